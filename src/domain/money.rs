@@ -1,0 +1,256 @@
+//! Exact money: integer picodollars (10⁻¹² USD).
+//!
+//! A price of 1/10,000 of a US cent per million tokens times one token is
+//! exactly one picodollar, so every priced cost is an integer in this unit and
+//! no rounding ever happens between a call and the dashboard total.
+
+use std::fmt;
+use std::ops::{Add, AddAssign};
+
+/// Picodollars per US dollar.
+pub const UNITS_PER_USD: i64 = 1_000_000_000_000;
+const FRACTION_DIGITS: usize = 12;
+/// Fractional digits always shown in the exact decimal form ("5.310000").
+const MIN_SHOWN_DIGITS: usize = 6;
+
+/// An amount of US dollars, exact, in picodollars.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Money(i64);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MoneyError {
+    #[error("must be a decimal number of US dollars such as \"0.0123\"")]
+    Syntax,
+    #[error("must not be negative")]
+    Negative,
+    #[error("has more than 12 fractional digits")]
+    TooPrecise,
+    #[error("is too large")]
+    TooLarge,
+}
+
+impl Money {
+    pub const ZERO: Money = Money(0);
+
+    pub const fn from_picos(picos: i64) -> Money {
+        Money(picos)
+    }
+
+    pub const fn picos(self) -> i64 {
+        self.0
+    }
+
+    pub fn checked_add(self, other: Money) -> Option<Money> {
+        self.0.checked_add(other.0).map(Money)
+    }
+
+    /// Parses a non-negative decimal string of dollars, e.g. `"12.5"`.
+    pub fn parse_usd(text: &str) -> Result<Money, MoneyError> {
+        let (units, frac) = parse_decimal(text, FRACTION_DIGITS).map_err(|e| match e {
+            DecimalError::Syntax => MoneyError::Syntax,
+            DecimalError::Negative => MoneyError::Negative,
+            DecimalError::TooPrecise => MoneyError::TooPrecise,
+            DecimalError::TooLarge => MoneyError::TooLarge,
+        })?;
+        units
+            .checked_mul(UNITS_PER_USD)
+            .and_then(|u| u.checked_add(frac))
+            .map(Money)
+            .ok_or(MoneyError::TooLarge)
+    }
+
+    /// The amount as a display estimate, rounded half up to cents: `~$1,234.56`.
+    pub fn display_estimate(self) -> String {
+        let cents_unit = UNITS_PER_USD / 100;
+        let cents = (i128::from(self.0) + i128::from(cents_unit / 2)) / i128::from(cents_unit);
+        let sign = if cents < 0 { "-" } else { "" };
+        let cents = cents.unsigned_abs();
+        format!(
+            "~{sign}${}.{:02}",
+            group_thousands(&(cents / 100).to_string()),
+            cents % 100
+        )
+    }
+
+    /// Share of `self` in `limit`, in percent with one decimal (for budget bars).
+    pub fn percent_of(self, limit: Money) -> Option<f64> {
+        if limit.0 <= 0 {
+            return None;
+        }
+        let tenths = (i128::from(self.0) * 1000 + i128::from(limit.0) / 2) / i128::from(limit.0);
+        // Display only: the ratio of two exact amounts, rounded to 0.1 %.
+        Some(tenths as f64 / 10.0)
+    }
+}
+
+impl Add for Money {
+    type Output = Money;
+    fn add(self, other: Money) -> Money {
+        Money(self.0 + other.0)
+    }
+}
+
+impl AddAssign for Money {
+    fn add_assign(&mut self, other: Money) {
+        self.0 += other.0;
+    }
+}
+
+impl std::iter::Sum for Money {
+    fn sum<I: Iterator<Item = Money>>(iter: I) -> Money {
+        iter.fold(Money::ZERO, Add::add)
+    }
+}
+
+/// The exact decimal string used in JSON and files: at least six fractional
+/// digits, more only when the amount needs them (`"0.008755"`, `"0.0000001234"`).
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        let units = abs / UNITS_PER_USD as u64;
+        let frac = format!("{:012}", abs % UNITS_PER_USD as u64);
+        let trimmed = frac.trim_end_matches('0');
+        let shown = &frac[..trimmed.len().max(MIN_SHOWN_DIGITS)];
+        write!(f, "{sign}{units}.{shown}")
+    }
+}
+
+impl serde::Serialize for Money {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Inserts thousands separators into a string of digits.
+pub fn group_thousands(digits: &str) -> String {
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum DecimalError {
+    Syntax,
+    Negative,
+    TooPrecise,
+    TooLarge,
+}
+
+/// Splits a plain non-negative decimal (`"12"`, `"7.5"`) into its integer part
+/// and its fraction scaled to `digits` places. No exponents, signs or spaces.
+pub(crate) fn parse_decimal(text: &str, digits: usize) -> Result<(i64, i64), DecimalError> {
+    if text.starts_with('-') {
+        return Err(DecimalError::Negative);
+    }
+    let (int, frac) = match text.split_once('.') {
+        Some((i, f)) => (i, f),
+        None => (text, ""),
+    };
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if int.is_empty() || !all_digits(int) || !all_digits(frac) || text.ends_with('.') {
+        return Err(DecimalError::Syntax);
+    }
+    if frac.len() > digits {
+        return Err(DecimalError::TooPrecise);
+    }
+    if int.len() > 15 {
+        return Err(DecimalError::TooLarge);
+    }
+    let int: i64 = int.parse().map_err(|_| DecimalError::TooLarge)?;
+    let scaled = if frac.is_empty() {
+        0
+    } else {
+        let f: i64 = frac.parse().map_err(|_| DecimalError::Syntax)?;
+        f * 10_i64.pow((digits - frac.len()) as u32)
+    };
+    Ok((int, scaled))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_prints_exactly() {
+        let m = Money::parse_usd("0.008755").unwrap();
+        assert_eq!(m.picos(), 8_755_000_000);
+        assert_eq!(m.to_string(), "0.008755");
+        assert_eq!(Money::parse_usd("5.31").unwrap().to_string(), "5.310000");
+        assert_eq!(Money::parse_usd("0").unwrap().to_string(), "0.000000");
+        assert_eq!(
+            Money::parse_usd("0.000000000001").unwrap().to_string(),
+            "0.000000000001"
+        );
+        assert_eq!(Money::from_picos(123_400).to_string(), "0.0000001234");
+        assert_eq!(
+            Money::from_picos(-1_500_000_000_000).to_string(),
+            "-1.500000"
+        );
+    }
+
+    #[test]
+    fn rejects_bad_amounts() {
+        assert_eq!(Money::parse_usd("-1"), Err(MoneyError::Negative));
+        assert_eq!(Money::parse_usd("1e3"), Err(MoneyError::Syntax));
+        assert_eq!(Money::parse_usd(""), Err(MoneyError::Syntax));
+        assert_eq!(Money::parse_usd("."), Err(MoneyError::Syntax));
+        assert_eq!(Money::parse_usd("1."), Err(MoneyError::Syntax));
+        assert_eq!(Money::parse_usd(".5"), Err(MoneyError::Syntax));
+        assert_eq!(Money::parse_usd(" 1"), Err(MoneyError::Syntax));
+        assert_eq!(Money::parse_usd("+1"), Err(MoneyError::Syntax));
+        assert_eq!(
+            Money::parse_usd("0.0000000000001"),
+            Err(MoneyError::TooPrecise)
+        );
+        assert_eq!(Money::parse_usd("99999999"), Err(MoneyError::TooLarge));
+        assert_eq!(
+            Money::parse_usd("9999999999999999999999"),
+            Err(MoneyError::TooLarge)
+        );
+    }
+
+    #[test]
+    fn display_estimate_rounds_to_cents_with_separators() {
+        assert_eq!(
+            Money::parse_usd("1234.564").unwrap().display_estimate(),
+            "~$1,234.56"
+        );
+        assert_eq!(
+            Money::parse_usd("1234.565").unwrap().display_estimate(),
+            "~$1,234.57"
+        );
+        assert_eq!(Money::ZERO.display_estimate(), "~$0.00");
+        assert_eq!(
+            Money::parse_usd("1000000").unwrap().display_estimate(),
+            "~$1,000,000.00"
+        );
+    }
+
+    #[test]
+    fn percent_is_rounded_to_tenths() {
+        let limit = Money::parse_usd("25").unwrap();
+        assert_eq!(
+            Money::parse_usd("3.10").unwrap().percent_of(limit),
+            Some(12.4)
+        );
+        assert_eq!(
+            Money::parse_usd("50").unwrap().percent_of(limit),
+            Some(200.0)
+        );
+        assert_eq!(Money::ZERO.percent_of(Money::ZERO), None);
+    }
+
+    #[test]
+    fn groups_thousands() {
+        assert_eq!(group_thousands("1"), "1");
+        assert_eq!(group_thousands("123"), "123");
+        assert_eq!(group_thousands("1234"), "1,234");
+        assert_eq!(group_thousands("1234567"), "1,234,567");
+    }
+}

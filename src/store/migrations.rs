@@ -1,0 +1,43 @@
+//! The schema migrations of each backend, compiled in. Both folders hold the
+//! same file names; a migration's number is its version.
+
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+macro_rules! migrations {
+    ($backend:literal: $($version:literal => $name:literal),* $(,)?) => {
+        &[$(Migration {
+            version: $version,
+            name: $name,
+            sql: include_str!(concat!("../../migrations/", $backend, "/", $name, ".sql")),
+        }),*]
+    };
+}
+
+pub const SQLITE: &[Migration] = migrations!("sqlite": 1 => "0001_init");
+pub const POSTGRES: &[Migration] = migrations!("postgres": 1 => "0001_init");
+
+/// The table that records applied versions, created before any migration.
+pub const HISTORY_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+    version BIGINT PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at BIGINT NOT NULL
+)";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_backends_have_the_same_migrations() {
+        let names = |m: &[Migration]| m.iter().map(|m| (m.version, m.name)).collect::<Vec<_>>();
+        assert_eq!(names(SQLITE), names(POSTGRES));
+        for (i, m) in SQLITE.iter().enumerate() {
+            assert_eq!(m.version, i as i64 + 1);
+            assert!(m.name.starts_with(&format!("{:04}_", m.version)));
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! Storage: one `Store` trait, two backends (SQLite and PostgreSQL), picked
+//! once from the database URL. Only this module knows SQL.
+
+mod migrations;
+mod postgres;
+pub mod resolve;
+mod rows;
+mod sql;
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::domain::{
+    ApiToken, Budget, Configuration, Day, FieldError, Model, Provider, Role, Scope, Task, User,
+};
+
+pub use resolve::{PreparedRecord, UsageRow};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The named record does not exist ("user \"anna\"").
+    #[error("{0} does not exist")]
+    NotFound(String),
+    /// A record with the same unique name exists already.
+    #[error("{0} exists already")]
+    Conflict(String),
+    /// The database cannot be reached or refused the connection.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Database(String),
+    #[error("invalid database URL: {0}")]
+    Url(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What a batch of usage records did once committed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct BatchOutcome {
+    /// Records counted now.
+    pub recorded: usize,
+    /// Records whose idempotency key was known: acknowledged, not counted again.
+    pub duplicates: usize,
+}
+
+/// A user as the store keeps them, with the password hash for sign-in.
+#[derive(Clone, Debug)]
+pub struct UserRecord {
+    pub user: User,
+    pub password_hash: Option<String>,
+}
+
+/// A new user or a discovered one being claimed by an administrator.
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub password_hash: Option<String>,
+}
+
+/// The outcome of one batch in a group commit: committed, or refused because
+/// a record does not fit the catalog (nothing of the batch is stored).
+pub type BatchResult = Result<BatchOutcome, Vec<FieldError>>;
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+
+    /// Applies pending migrations; returns how many ran.
+    async fn migrate(&self) -> StoreResult<usize>;
+    /// The time zone the database was created with, if it was initialised.
+    async fn timezone(&self) -> StoreResult<Option<String>>;
+    /// Records the time zone of a new database; keeps an existing one.
+    /// Returns the zone in force.
+    async fn init_timezone(&self, timezone: &str) -> StoreResult<String>;
+
+    async fn providers(&self) -> StoreResult<Vec<Provider>>;
+    async fn models(&self) -> StoreResult<Vec<Model>>;
+    async fn configurations(&self) -> StoreResult<Vec<Configuration>>;
+    async fn tasks(&self) -> StoreResult<Vec<Task>>;
+    /// Creates or updates by identifier; an administrator's save clears `discovered`.
+    async fn save_provider(&self, provider: &Provider) -> StoreResult<()>;
+    async fn save_model(&self, model: &Model) -> StoreResult<()>;
+    async fn save_configuration(&self, configuration: &Configuration) -> StoreResult<()>;
+    async fn save_task(&self, task: &Task) -> StoreResult<()>;
+
+    async fn users(&self) -> StoreResult<Vec<User>>;
+    async fn user(&self, username: &str) -> StoreResult<Option<UserRecord>>;
+    /// Creates a user, or claims a discovered one of that name.
+    async fn create_user(&self, user: &NewUser) -> StoreResult<()>;
+    async fn set_password(&self, username: &str, password_hash: &str) -> StoreResult<()>;
+    async fn set_role(&self, username: &str, role: Role) -> StoreResult<()>;
+    async fn budget(&self, username: &str) -> StoreResult<Option<Budget>>;
+    async fn set_budget(&self, username: &str, budget: &Budget) -> StoreResult<()>;
+
+    async fn create_token(
+        &self,
+        name: &str,
+        scope: Scope,
+        secret_hash: &str,
+    ) -> StoreResult<ApiToken>;
+    async fn tokens(&self) -> StoreResult<Vec<ApiToken>>;
+    /// Revokes by id; revoking twice is not an error.
+    async fn revoke_token(&self, id: i64) -> StoreResult<()>;
+    async fn token_by_hash(&self, secret_hash: &str) -> StoreResult<Option<ApiToken>>;
+    async fn touch_token(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()>;
+
+    /// Commits a group of batches in one transaction. Each batch is stored
+    /// whole or (when a record does not fit the catalog) not at all; the
+    /// others are unaffected.
+    async fn record(&self, batches: Vec<Vec<PreparedRecord>>) -> StoreResult<Vec<BatchResult>>;
+    /// Forgets idempotency keys first seen before `before`; returns how many.
+    async fn prune_idempotency_keys(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+    /// The aggregate rows of the days `from..=to`, with names, in key order.
+    async fn usage_rows(&self, from: Day, to: Day) -> StoreResult<Vec<UsageRow>>;
+    /// Whether any usage is stored.
+    async fn has_usage(&self) -> StoreResult<bool>;
+}
+
+/// Opens the store a URL names: `sqlite://PATH` (created when missing) or
+/// `postgres://…`. Migrations are not applied here.
+pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let path = path.split('?').next().unwrap_or(path);
+        if path.is_empty() {
+            return Err(StoreError::Url(format!("{url:?} names no file")));
+        }
+        Ok(Arc::new(sqlite::SqliteStore::open(path)?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PgStore::connect(url).await?))
+    } else {
+        Err(StoreError::Url(format!(
+            "{url:?}: use sqlite://PATH or postgres://USER@HOST/DB"
+        )))
+    }
+}

@@ -1,0 +1,431 @@
+//! The PostgreSQL backend, for deployments where several `llm-ledger`
+//! processes share one database.
+
+mod usage;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::{Postgres, Row};
+
+use super::migrations::{HISTORY_TABLE, POSTGRES};
+use super::rows::{self, Columns};
+use super::sql;
+use super::{
+    BatchResult, NewUser, PreparedRecord, Store, StoreError, StoreResult, UsageRow, UserRecord,
+};
+use crate::domain::{
+    ApiToken, Budget, Configuration, Day, Model, Provider, Role, Scope, Task, User,
+};
+
+/// Serialises concurrent `migrate` runs of several processes.
+const MIGRATION_LOCK: i64 = 0x6c6c_6d6c_6564;
+
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> StoreError {
+        match &e {
+            sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => {
+                StoreError::Conflict(db.message().to_string())
+            }
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_) => StoreError::Unavailable(e.to_string()),
+            sqlx::Error::Database(db)
+                if db
+                    .code()
+                    .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")) =>
+            {
+                StoreError::Unavailable(e.to_string())
+            }
+            _ => StoreError::Database(e.to_string()),
+        }
+    }
+}
+
+impl Columns for PgRow {
+    fn int(&self, i: usize) -> StoreResult<i64> {
+        self.opt_int(i)?
+            .ok_or_else(|| StoreError::Database(format!("column {i} is NULL")))
+    }
+    fn opt_int(&self, i: usize) -> StoreResult<Option<i64>> {
+        // Integer columns are BIGINT, INTEGER (days) or SMALLINT (services).
+        if let Ok(v) = self.try_get::<Option<i64>, _>(i) {
+            return Ok(v);
+        }
+        if let Ok(v) = self.try_get::<Option<i32>, _>(i) {
+            return Ok(v.map(i64::from));
+        }
+        Ok(self.try_get::<Option<i16>, _>(i)?.map(i64::from))
+    }
+    fn text(&self, i: usize) -> StoreResult<String> {
+        Ok(self.try_get(i)?)
+    }
+    fn opt_text(&self, i: usize) -> StoreResult<Option<String>> {
+        Ok(self.try_get(i)?)
+    }
+    fn boolean(&self, i: usize) -> StoreResult<bool> {
+        Ok(self.try_get(i)?)
+    }
+}
+
+type Query<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
+
+fn now_unix() -> i64 {
+    Utc::now().timestamp()
+}
+
+impl PgStore {
+    pub async fn connect(url: &str) -> StoreResult<PgStore> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect(url)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("cannot connect to PostgreSQL: {e}")))?;
+        Ok(PgStore { pool })
+    }
+
+    async fn all<T>(
+        &self,
+        q: Query<'_>,
+        decode: fn(&dyn Columns) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        q.fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| decode(r))
+            .collect()
+    }
+
+    async fn opt<T>(
+        &self,
+        q: Query<'_>,
+        decode: fn(&dyn Columns) -> StoreResult<T>,
+    ) -> StoreResult<Option<T>> {
+        q.fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(|r| decode(r))
+            .transpose()
+    }
+
+    async fn id_of(&self, sql: &'static str, value: &str, what: &str) -> StoreResult<i64> {
+        self.opt(sqlx::query(sql).bind(value), |r| r.int(0))
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("{what} {value:?}")))
+    }
+
+    /// Runs an update addressed by name; no row changed means NotFound.
+    async fn update(&self, q: Query<'_>, what: impl FnOnce() -> String) -> StoreResult<()> {
+        if q.execute(&self.pool).await?.rows_affected() == 0 {
+            Err(StoreError::NotFound(what()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn migrate(&self) -> StoreResult<usize> {
+        let mut conn = self.pool.acquire().await?;
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(MIGRATION_LOCK)
+            .execute(&mut *conn)
+            .await?;
+        let result = async {
+            sqlx::raw_sql(HISTORY_TABLE).execute(&mut *conn).await?;
+            let mut applied = 0;
+            for m in POSTGRES {
+                let done: bool = sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)",
+                )
+                .bind(m.version)
+                .fetch_one(&mut *conn)
+                .await?;
+                if done {
+                    continue;
+                }
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                sqlx::raw_sql(m.sql)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| StoreError::Database(format!("migration {}: {e}", m.name)))?;
+                sqlx::query(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                )
+                .bind(m.version)
+                .bind(m.name)
+                .bind(now_unix())
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                applied += 1;
+            }
+            Ok::<usize, StoreError>(applied)
+        }
+        .await;
+        sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(MIGRATION_LOCK)
+            .execute(&mut *conn)
+            .await?;
+        result
+    }
+
+    async fn timezone(&self) -> StoreResult<Option<String>> {
+        self.opt(sqlx::query(sql::TIMEZONE), |r| r.text(0)).await
+    }
+
+    async fn init_timezone(&self, timezone: &str) -> StoreResult<String> {
+        sqlx::query(sql::INIT_TIMEZONE)
+            .bind(timezone)
+            .bind(now_unix())
+            .execute(&self.pool)
+            .await?;
+        self.timezone()
+            .await?
+            .ok_or_else(|| StoreError::Database("the settings row is missing".into()))
+    }
+
+    async fn providers(&self) -> StoreResult<Vec<Provider>> {
+        self.all(sqlx::query(sql::PROVIDERS), rows::provider).await
+    }
+
+    async fn models(&self) -> StoreResult<Vec<Model>> {
+        self.all(sqlx::query(sql::MODELS), rows::model).await
+    }
+
+    async fn configurations(&self) -> StoreResult<Vec<Configuration>> {
+        self.all(sqlx::query(sql::CONFIGURATIONS), rows::configuration)
+            .await
+    }
+
+    async fn tasks(&self) -> StoreResult<Vec<Task>> {
+        self.all(sqlx::query(sql::TASKS), rows::task).await
+    }
+
+    async fn save_provider(&self, p: &Provider) -> StoreResult<()> {
+        sqlx::query(sql::SAVE_PROVIDER)
+            .bind(&p.identifier)
+            .bind(&p.name)
+            .bind(&p.adapter_type)
+            .bind(p.active)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn save_model(&self, m: &Model) -> StoreResult<()> {
+        let provider = self
+            .id_of(sql::PROVIDER_ID, &m.provider, "provider")
+            .await?;
+        let p = m.pricing;
+        sqlx::query(sql::SAVE_MODEL)
+            .bind(&m.identifier)
+            .bind(&m.name)
+            .bind(provider)
+            .bind(&m.model_id)
+            .bind(p.map(|p| p.input.units()))
+            .bind(p.map(|p| p.output.units()))
+            .bind(p.and_then(|p| p.cache_read).map(|c| c.units()))
+            .bind(p.and_then(|p| p.cache_write).map(|c| c.units()))
+            .bind(m.active)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn save_configuration(&self, c: &Configuration) -> StoreResult<()> {
+        let model = match &c.model {
+            None => None,
+            Some(m) => Some(self.id_of(sql::MODEL_ID, m, "model").await?),
+        };
+        sqlx::query(sql::SAVE_CONFIGURATION)
+            .bind(&c.identifier)
+            .bind(&c.name)
+            .bind(model)
+            .bind(c.limits.max_requests_per_day)
+            .bind(c.limits.max_tokens_per_day)
+            .bind(c.limits.max_cost_per_day.picos())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn save_task(&self, t: &Task) -> StoreResult<()> {
+        let configuration = match &t.configuration {
+            None => None,
+            Some(c) => Some(
+                self.id_of(sql::CONFIGURATION_ID, c, "configuration")
+                    .await?,
+            ),
+        };
+        sqlx::query(sql::SAVE_TASK)
+            .bind(&t.identifier)
+            .bind(&t.name)
+            .bind(configuration)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn users(&self) -> StoreResult<Vec<User>> {
+        self.all(sqlx::query(sql::USERS), |r| rows::user(r).map(|u| u.user))
+            .await
+    }
+
+    async fn user(&self, username: &str) -> StoreResult<Option<UserRecord>> {
+        self.opt(sqlx::query(sql::USER).bind(username), rows::user)
+            .await
+    }
+
+    async fn create_user(&self, u: &NewUser) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        let discovered: Option<bool> = sqlx::query_scalar(sql::USER_DISCOVERED)
+            .bind(&u.username)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let q = match discovered {
+            Some(false) => return Err(StoreError::Conflict(format!("user {:?}", u.username))),
+            Some(true) => sqlx::query(sql::CLAIM_USER),
+            None => sqlx::query(sql::INSERT_USER),
+        };
+        let q = q
+            .bind(&u.username)
+            .bind(&u.display_name)
+            .bind(u.role.as_str())
+            .bind(&u.password_hash);
+        let q = if discovered.is_none() {
+            q.bind(now_unix())
+        } else {
+            q
+        };
+        q.execute(&mut *tx)
+            .await
+            .map_err(|e| match StoreError::from(e) {
+                StoreError::Conflict(_) => StoreError::Conflict(format!("user {:?}", u.username)),
+                other => other,
+            })?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_password(&self, username: &str, password_hash: &str) -> StoreResult<()> {
+        let q = sqlx::query(sql::SET_PASSWORD)
+            .bind(username)
+            .bind(password_hash);
+        self.update(q, || format!("user {username:?}")).await
+    }
+
+    async fn set_role(&self, username: &str, role: Role) -> StoreResult<()> {
+        let q = sqlx::query(sql::SET_ROLE)
+            .bind(username)
+            .bind(role.as_str());
+        self.update(q, || format!("user {username:?}")).await
+    }
+
+    async fn budget(&self, username: &str) -> StoreResult<Option<Budget>> {
+        let id = self.id_of(sql::USER_ID, username, "user").await?;
+        self.opt(sqlx::query(sql::BUDGET).bind(id), rows::budget)
+            .await
+    }
+
+    async fn set_budget(&self, username: &str, b: &Budget) -> StoreResult<()> {
+        let id = self.id_of(sql::USER_ID, username, "user").await?;
+        sqlx::query(sql::SET_BUDGET)
+            .bind(id)
+            .bind(b.max_requests_per_day)
+            .bind(b.max_tokens_per_day)
+            .bind(b.max_cost_per_day.picos())
+            .bind(b.max_requests_per_month)
+            .bind(b.max_tokens_per_month)
+            .bind(b.max_cost_per_month.picos())
+            .bind(b.enforced)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn create_token(
+        &self,
+        name: &str,
+        scope: Scope,
+        secret_hash: &str,
+    ) -> StoreResult<ApiToken> {
+        let id: i64 = sqlx::query_scalar(sql::INSERT_TOKEN)
+            .bind(name)
+            .bind(scope.as_str())
+            .bind(secret_hash)
+            .bind(now_unix())
+            .fetch_one(&self.pool)
+            .await?;
+        self.opt(sqlx::query(sql::TOKEN).bind(id), rows::token)
+            .await?
+            .ok_or_else(|| StoreError::Database("a new token vanished".into()))
+    }
+
+    async fn tokens(&self) -> StoreResult<Vec<ApiToken>> {
+        self.all(sqlx::query(sql::TOKENS), rows::token).await
+    }
+
+    async fn revoke_token(&self, id: i64) -> StoreResult<()> {
+        let q = sqlx::query(sql::REVOKE_TOKEN).bind(id).bind(now_unix());
+        self.update(q, || format!("token {id}")).await
+    }
+
+    async fn token_by_hash(&self, secret_hash: &str) -> StoreResult<Option<ApiToken>> {
+        self.opt(
+            sqlx::query(sql::TOKEN_BY_HASH).bind(secret_hash),
+            rows::token,
+        )
+        .await
+    }
+
+    async fn touch_token(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query(sql::TOUCH_TOKEN)
+            .bind(id)
+            .bind(at.timestamp())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn record(&self, batches: Vec<Vec<PreparedRecord>>) -> StoreResult<Vec<BatchResult>> {
+        usage::record(&self.pool, &batches).await
+    }
+
+    async fn prune_idempotency_keys(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let done = sqlx::query(sql::PRUNE_IDEMPOTENCY)
+            .bind(before.timestamp())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn usage_rows(&self, from: Day, to: Day) -> StoreResult<Vec<UsageRow>> {
+        let q = sqlx::query(sql::USAGE_ROWS)
+            .bind(from.number())
+            .bind(to.number());
+        let mut out = self.all(q, rows::usage_row).await?;
+        rows::sort_usage_rows(&mut out);
+        Ok(out)
+    }
+
+    async fn has_usage(&self) -> StoreResult<bool> {
+        Ok(sqlx::query_scalar(sql::HAS_USAGE)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+}

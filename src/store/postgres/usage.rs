@@ -1,0 +1,227 @@
+//! The recording path on PostgreSQL: one transaction per group commit, set-
+//! based lookups with `= ANY`, and one multi-row upsert through `UNNEST`.
+//! Rows are written in key order, so concurrent processes lock them in the
+//! same order; a deadlock or serialization failure is retried.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use chrono::Utc;
+use sqlx::postgres::PgRow;
+use sqlx::{PgPool, Postgres, Transaction};
+
+use crate::store::resolve::{self, Names, ResolvedRecord, Snapshot};
+use crate::store::rows::{self, Columns};
+use crate::store::sql;
+use crate::store::{BatchResult, PreparedRecord, StoreError, StoreResult};
+
+const ATTEMPTS: usize = 5;
+
+const LOOKUP_PROVIDERS: &str = "SELECT identifier, id FROM providers WHERE identifier = ANY($1)";
+const LOOKUP_MODELS: &str = "SELECT m.id, m.identifier, m.provider_id, p.identifier, m.model_id,
+        m.input_price, m.output_price, m.cache_read_price, m.cache_write_price
+    FROM models m JOIN providers p ON p.id = m.provider_id
+    WHERE m.identifier = ANY($1) OR m.model_id = ANY($1)";
+const LOOKUP_CONFIGURATIONS: &str =
+    "SELECT identifier, id FROM configurations WHERE identifier = ANY($1)";
+const LOOKUP_TASKS: &str = "SELECT identifier, id FROM tasks WHERE identifier = ANY($1)";
+const LOOKUP_USERS: &str = "SELECT username, id FROM users WHERE username = ANY($1)";
+const LOOKUP_SOURCES: &str = "SELECT label, id FROM sources WHERE label = ANY($1)";
+
+const INSERT_KEYS: &str = "INSERT INTO idempotency_keys (key, created_at)
+    SELECT k, $2 FROM UNNEST($1::text[]) AS k
+    ON CONFLICT (key) DO NOTHING RETURNING key";
+
+const UPSERT_USAGE: &str = "INSERT INTO usage_daily (day, service, provider_id, model_id,
+        configuration_id, task_id, user_id, source_id, requests, prompt_tokens, completion_tokens,
+        cache_read_tokens, cache_write_tokens, characters, audio_seconds, images, cost)
+    SELECT * FROM UNNEST($1::int4[], $2::int2[], $3::int8[], $4::int8[], $5::int8[], $6::int8[],
+        $7::int8[], $8::int8[], $9::int8[], $10::int8[], $11::int8[], $12::int8[], $13::int8[],
+        $14::int8[], $15::int8[], $16::int8[], $17::int8[])
+    ON CONFLICT (day, service, provider_id, model_id, configuration_id, task_id, user_id, source_id)
+    DO UPDATE SET requests = usage_daily.requests + excluded.requests,
+        prompt_tokens = usage_daily.prompt_tokens + excluded.prompt_tokens,
+        completion_tokens = usage_daily.completion_tokens + excluded.completion_tokens,
+        cache_read_tokens = usage_daily.cache_read_tokens + excluded.cache_read_tokens,
+        cache_write_tokens = usage_daily.cache_write_tokens + excluded.cache_write_tokens,
+        characters = usage_daily.characters + excluded.characters,
+        audio_seconds = usage_daily.audio_seconds + excluded.audio_seconds,
+        images = usage_daily.images + excluded.images,
+        cost = usage_daily.cost + excluded.cost";
+
+type Tx = Transaction<'static, Postgres>;
+
+async fn ids(
+    tx: &mut Tx,
+    sql: &'static str,
+    names: &BTreeSet<String>,
+) -> StoreResult<HashMap<String, i64>> {
+    if names.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let found: Vec<PgRow> = sqlx::query(sql).bind(&names).fetch_all(&mut **tx).await?;
+    found.iter().map(|r| Ok((r.text(0)?, r.int(1)?))).collect()
+}
+
+async fn load_snapshot(tx: &mut Tx, names: &Names) -> StoreResult<Snapshot> {
+    let models = if names.models.is_empty() {
+        Vec::new()
+    } else {
+        let list: Vec<&str> = names.models.iter().map(String::as_str).collect();
+        let found: Vec<PgRow> = sqlx::query(LOOKUP_MODELS)
+            .bind(&list)
+            .fetch_all(&mut **tx)
+            .await?;
+        found
+            .iter()
+            .map(|r| rows::model_ref(r))
+            .collect::<StoreResult<_>>()?
+    };
+    Ok(Snapshot {
+        providers: ids(tx, LOOKUP_PROVIDERS, &names.providers).await?,
+        models,
+        configurations: ids(tx, LOOKUP_CONFIGURATIONS, &names.configurations).await?,
+        tasks: ids(tx, LOOKUP_TASKS, &names.tasks).await?,
+        users: ids(tx, LOOKUP_USERS, &names.users).await?,
+        sources: ids(tx, LOOKUP_SOURCES, &names.sources).await?,
+    })
+}
+
+async fn register(tx: &mut Tx, found: &resolve::Discoveries) -> StoreResult<()> {
+    let now = Utc::now().timestamp();
+    for p in &found.providers {
+        sqlx::query(sql::DISCOVER_PROVIDER)
+            .bind(p)
+            .execute(&mut **tx)
+            .await?;
+    }
+    for m in &found.models {
+        sqlx::query(sql::DISCOVER_MODEL)
+            .bind(&m.identifier)
+            .bind(&m.model_id)
+            .bind(&m.provider)
+            .execute(&mut **tx)
+            .await?;
+    }
+    for (sql, names) in [
+        (sql::DISCOVER_CONFIGURATION, &found.configurations),
+        (sql::DISCOVER_TASK, &found.tasks),
+        (sql::DISCOVER_SOURCE, &found.sources),
+    ] {
+        for name in names {
+            sqlx::query(sql).bind(name).execute(&mut **tx).await?;
+        }
+    }
+    for u in &found.users {
+        sqlx::query(sql::DISCOVER_USER)
+            .bind(u)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+fn retryable(e: &StoreError) -> bool {
+    matches!(e, StoreError::Database(m) if m.contains("deadlock") || m.contains("could not serialize"))
+}
+
+pub async fn record(
+    pool: &PgPool,
+    batches: &[Vec<PreparedRecord>],
+) -> StoreResult<Vec<BatchResult>> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match record_once(pool, batches).await {
+            Err(e) if attempt < ATTEMPTS && retryable(&e) => {
+                tracing::warn!(attempt, error = %e, "retrying a group commit");
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn record_once(
+    pool: &PgPool,
+    batches: &[Vec<PreparedRecord>],
+) -> StoreResult<Vec<BatchResult>> {
+    let mut tx = pool.begin().await?;
+    let names = Names::of(batches);
+    let mut snap = load_snapshot(&mut tx, &names).await?;
+    let (refusals, found) = resolve::plan(batches, &snap);
+    if !found.is_empty() {
+        register(&mut tx, &found).await?;
+        snap = load_snapshot(&mut tx, &names).await?;
+    }
+    let resolved: Vec<Result<Vec<ResolvedRecord>, _>> = batches
+        .iter()
+        .zip(refusals)
+        .map(|(batch, refused)| match refused {
+            Some(errors) => Err(errors),
+            None => resolve::resolve(batch, &snap),
+        })
+        .collect();
+    let accepted: Vec<&Vec<ResolvedRecord>> =
+        resolved.iter().filter_map(|r| r.as_ref().ok()).collect();
+    let keys = resolve::idempotency_keys(accepted.iter().copied());
+    let new_keys: HashSet<String> = if keys.is_empty() {
+        HashSet::new()
+    } else {
+        let received = batches
+            .iter()
+            .flatten()
+            .map(|p| p.received_at)
+            .max()
+            .unwrap_or(0);
+        sqlx::query_scalar(INSERT_KEYS)
+            .bind(&keys)
+            .bind(received)
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    let (deltas, outcomes) = resolve::merge(&accepted, &new_keys);
+    if !deltas.is_empty() {
+        let mut cols: [Vec<i64>; 15] = Default::default();
+        let mut days = Vec::with_capacity(deltas.len());
+        let mut services = Vec::with_capacity(deltas.len());
+        for (k, a) in &deltas {
+            days.push(k.day);
+            services.push(k.service);
+            let c = &a.counts;
+            let values = [
+                k.provider,
+                k.model,
+                k.configuration,
+                k.task,
+                k.user,
+                k.source,
+                a.requests,
+                c.prompt_tokens,
+                c.completion_tokens,
+                c.cache_read_tokens,
+                c.cache_write_tokens,
+                c.characters,
+                c.audio_seconds,
+                c.images,
+                a.cost.picos(),
+            ];
+            for (col, v) in cols.iter_mut().zip(values) {
+                col.push(v);
+            }
+        }
+        let mut q = sqlx::query(UPSERT_USAGE).bind(days).bind(services);
+        for col in cols {
+            q = q.bind(col);
+        }
+        q.execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    let mut outcomes = outcomes.into_iter();
+    Ok(resolved
+        .into_iter()
+        .map(|r| r.map(|_| outcomes.next().unwrap_or_default()))
+        .collect())
+}

@@ -1,0 +1,142 @@
+//! SQL text shared by both backends. Placeholders are `$1, $2, …` in order of
+//! first use (SQLite numbers `$N` parameters by appearance), booleans are
+//! written TRUE/FALSE, and upserts qualify the target table, so each
+//! statement runs unchanged on SQLite and PostgreSQL.
+
+pub const TIMEZONE: &str = "SELECT timezone FROM settings WHERE id = 1";
+pub const INIT_TIMEZONE: &str = "INSERT INTO settings (id, timezone, created_at) VALUES (1, $1, $2)
+    ON CONFLICT (id) DO NOTHING";
+
+pub const PROVIDERS: &str = "SELECT identifier, name, adapter_type, active, discovered
+    FROM providers ORDER BY identifier";
+pub const SAVE_PROVIDER: &str = "INSERT INTO providers (identifier, name, adapter_type, active, discovered)
+    VALUES ($1, $2, $3, $4, FALSE)
+    ON CONFLICT (identifier) DO UPDATE SET name = excluded.name, adapter_type = excluded.adapter_type,
+        active = excluded.active, discovered = FALSE";
+
+pub const MODELS: &str = "SELECT m.identifier, m.name, p.identifier, m.model_id, m.input_price,
+        m.output_price, m.cache_read_price, m.cache_write_price, m.active, m.discovered
+    FROM models m JOIN providers p ON p.id = m.provider_id ORDER BY m.identifier";
+pub const SAVE_MODEL: &str = "INSERT INTO models (identifier, name, provider_id, model_id, input_price,
+        output_price, cache_read_price, cache_write_price, active, discovered)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, FALSE)
+    ON CONFLICT (identifier) DO UPDATE SET name = excluded.name, provider_id = excluded.provider_id,
+        model_id = excluded.model_id, input_price = excluded.input_price,
+        output_price = excluded.output_price, cache_read_price = excluded.cache_read_price,
+        cache_write_price = excluded.cache_write_price, active = excluded.active, discovered = FALSE";
+
+pub const CONFIGURATIONS: &str =
+    "SELECT c.identifier, c.name, m.identifier, c.max_requests_per_day,
+        c.max_tokens_per_day, c.max_cost_per_day, c.discovered
+    FROM configurations c LEFT JOIN models m ON m.id = c.model_id ORDER BY c.identifier";
+pub const SAVE_CONFIGURATION: &str = "INSERT INTO configurations (identifier, name, model_id,
+        max_requests_per_day, max_tokens_per_day, max_cost_per_day, discovered)
+    VALUES ($1, $2, $3, $4, $5, $6, FALSE)
+    ON CONFLICT (identifier) DO UPDATE SET name = excluded.name, model_id = excluded.model_id,
+        max_requests_per_day = excluded.max_requests_per_day,
+        max_tokens_per_day = excluded.max_tokens_per_day,
+        max_cost_per_day = excluded.max_cost_per_day, discovered = FALSE";
+
+pub const TASKS: &str = "SELECT t.identifier, t.name, c.identifier, t.discovered
+    FROM tasks t LEFT JOIN configurations c ON c.id = t.configuration_id ORDER BY t.identifier";
+pub const SAVE_TASK: &str = "INSERT INTO tasks (identifier, name, configuration_id, discovered)
+    VALUES ($1, $2, $3, FALSE)
+    ON CONFLICT (identifier) DO UPDATE SET name = excluded.name,
+        configuration_id = excluded.configuration_id, discovered = FALSE";
+
+pub const PROVIDER_ID: &str = "SELECT id FROM providers WHERE identifier = $1";
+pub const MODEL_ID: &str = "SELECT id FROM models WHERE identifier = $1";
+pub const CONFIGURATION_ID: &str = "SELECT id FROM configurations WHERE identifier = $1";
+pub const USER_ID: &str = "SELECT id FROM users WHERE username = $1";
+
+pub const USERS: &str = "SELECT username, display_name, role, active, discovered, password_hash
+    FROM users ORDER BY username";
+pub const USER: &str = "SELECT username, display_name, role, active, discovered, password_hash
+    FROM users WHERE username = $1";
+pub const USER_DISCOVERED: &str = "SELECT discovered FROM users WHERE username = $1";
+pub const CLAIM_USER: &str = "UPDATE users SET display_name = $2, role = $3, password_hash = $4,
+    discovered = FALSE WHERE username = $1";
+pub const INSERT_USER: &str =
+    "INSERT INTO users (username, display_name, role, password_hash, created_at)
+    VALUES ($1, $2, $3, $4, $5)";
+pub const SET_PASSWORD: &str = "UPDATE users SET password_hash = $2 WHERE username = $1";
+pub const SET_ROLE: &str = "UPDATE users SET role = $2 WHERE username = $1";
+
+pub const BUDGET: &str = "SELECT b.max_requests_per_day, b.max_tokens_per_day, b.max_cost_per_day,
+        b.max_requests_per_month, b.max_tokens_per_month, b.max_cost_per_month, b.enforced
+    FROM budgets b WHERE b.user_id = $1";
+pub const SET_BUDGET: &str = "INSERT INTO budgets (user_id, max_requests_per_day, max_tokens_per_day,
+        max_cost_per_day, max_requests_per_month, max_tokens_per_month, max_cost_per_month, enforced)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+    ON CONFLICT (user_id) DO UPDATE SET
+        max_requests_per_day = excluded.max_requests_per_day,
+        max_tokens_per_day = excluded.max_tokens_per_day,
+        max_cost_per_day = excluded.max_cost_per_day,
+        max_requests_per_month = excluded.max_requests_per_month,
+        max_tokens_per_month = excluded.max_tokens_per_month,
+        max_cost_per_month = excluded.max_cost_per_month,
+        enforced = excluded.enforced";
+
+pub const INSERT_TOKEN: &str = "INSERT INTO api_tokens (name, scope, secret_hash, created_at)
+    VALUES ($1, $2, $3, $4) RETURNING id";
+pub const TOKENS: &str = "SELECT id, name, scope, created_at, last_used_at, revoked_at
+    FROM api_tokens ORDER BY id";
+pub const TOKEN: &str = "SELECT id, name, scope, created_at, last_used_at, revoked_at
+    FROM api_tokens WHERE id = $1";
+pub const TOKEN_BY_HASH: &str = "SELECT id, name, scope, created_at, last_used_at, revoked_at
+    FROM api_tokens WHERE secret_hash = $1";
+pub const REVOKE_TOKEN: &str =
+    "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1";
+pub const TOUCH_TOKEN: &str = "UPDATE api_tokens SET last_used_at = $2 WHERE id = $1";
+
+pub const PRUNE_IDEMPOTENCY: &str = "DELETE FROM idempotency_keys WHERE created_at < $1";
+pub const HAS_USAGE: &str = "SELECT EXISTS (SELECT 1 FROM usage_daily)";
+
+/// Aggregate rows of a day range with names; sorted by the caller, so both
+/// backends order text the same way.
+pub const USAGE_ROWS: &str = "SELECT d.day, d.service, p.identifier, m.identifier, c.identifier,
+        t.identifier, u.username, s.label, d.requests, d.prompt_tokens, d.completion_tokens,
+        d.cache_read_tokens, d.cache_write_tokens, d.characters, d.audio_seconds, d.images, d.cost
+    FROM usage_daily d
+    JOIN providers p ON p.id = d.provider_id
+    LEFT JOIN models m ON m.id = d.model_id
+    LEFT JOIN configurations c ON c.id = d.configuration_id
+    LEFT JOIN tasks t ON t.id = d.task_id
+    LEFT JOIN users u ON u.id = d.user_id
+    LEFT JOIN sources s ON s.id = d.source_id
+    WHERE d.day BETWEEN $1 AND $2";
+
+/// Catalog lookups of the recording path, one name at a time.
+pub const LOOKUP_PROVIDER: &str = "SELECT id FROM providers WHERE identifier = $1";
+pub const LOOKUP_MODELS: &str =
+    "SELECT m.id, m.identifier, m.provider_id, p.identifier, m.model_id,
+        m.input_price, m.output_price, m.cache_read_price, m.cache_write_price
+    FROM models m JOIN providers p ON p.id = m.provider_id
+    WHERE m.identifier = $1 OR m.model_id = $1";
+pub const LOOKUP_CONFIGURATION: &str = "SELECT id FROM configurations WHERE identifier = $1";
+pub const LOOKUP_TASK: &str = "SELECT id FROM tasks WHERE identifier = $1";
+pub const LOOKUP_USER: &str = "SELECT id FROM users WHERE username = $1";
+pub const LOOKUP_SOURCE: &str = "SELECT id FROM sources WHERE label = $1";
+
+/// Registration of discovered catalog records; a concurrent registration of
+/// the same name wins and is looked up afterwards.
+pub const DISCOVER_PROVIDER: &str =
+    "INSERT INTO providers (identifier, name, adapter_type, discovered)
+    VALUES ($1, $1, 'unknown', TRUE) ON CONFLICT (identifier) DO NOTHING";
+pub const DISCOVER_MODEL: &str =
+    "INSERT INTO models (identifier, name, provider_id, model_id, discovered)
+    SELECT $1, $2, id, $2, TRUE FROM providers WHERE identifier = $3
+    ON CONFLICT (identifier) DO NOTHING";
+pub const DISCOVER_CONFIGURATION: &str = "INSERT INTO configurations (identifier, name, discovered)
+    VALUES ($1, $1, TRUE) ON CONFLICT (identifier) DO NOTHING";
+pub const DISCOVER_TASK: &str = "INSERT INTO tasks (identifier, name, discovered)
+    VALUES ($1, $1, TRUE) ON CONFLICT (identifier) DO NOTHING";
+pub const DISCOVER_USER: &str =
+    "INSERT INTO users (username, display_name, role, discovered, created_at)
+    VALUES ($1, $1, 'member', TRUE, $2) ON CONFLICT (username) DO NOTHING";
+pub const DISCOVER_SOURCE: &str =
+    "INSERT INTO sources (label) VALUES ($1) ON CONFLICT (label) DO NOTHING";
+
+pub const INSERT_IDEMPOTENCY_KEY: &str =
+    "INSERT INTO idempotency_keys (key, created_at) VALUES ($1, $2)
+    ON CONFLICT (key) DO NOTHING";

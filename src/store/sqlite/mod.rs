@@ -1,0 +1,495 @@
+//! The embedded SQLite backend (bundled library, WAL).
+//!
+//! One writer thread owns the only writing connection: every write, and each
+//! group commit of usage, runs there with cached prepared statements, so
+//! writers never contend for the lock. Reads run on a small pool of
+//! connections in blocking tasks.
+
+mod usage;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, ErrorCode, TransactionBehavior, params};
+use tokio::sync::oneshot;
+
+use super::migrations::{HISTORY_TABLE, SQLITE};
+use super::rows::{self, Columns};
+use super::sql;
+use super::{
+    BatchResult, NewUser, PreparedRecord, Store, StoreError, StoreResult, UsageRow, UserRecord,
+};
+use crate::domain::{
+    ApiToken, Budget, Configuration, Day, Model, Provider, Role, Scope, Task, User,
+};
+
+type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: std::sync::mpsc::Sender<Job>,
+    readers: Arc<Mutex<Vec<Connection>>>,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        match e.sqlite_error_code() {
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+                StoreError::Unavailable(e.to_string())
+            }
+            Some(ErrorCode::CannotOpen) => StoreError::Unavailable(e.to_string()),
+            _ => StoreError::Database(e.to_string()),
+        }
+    }
+}
+
+fn open_connection(path: &Path) -> StoreResult<Connection> {
+    let conn = Connection::open(path)
+        .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // WAL lets readers run beside the writer; FULL makes every commit
+    // durable before the caller is answered.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+pub(super) fn now_unix() -> i64 {
+    Utc::now().timestamp()
+}
+
+impl SqliteStore {
+    pub fn open(path: &str) -> StoreResult<SqliteStore> {
+        let path = PathBuf::from(path);
+        let mut conn = open_connection(&path)?;
+        let (writer, jobs) = std::sync::mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || {
+                for job in jobs {
+                    job(&mut conn);
+                }
+            })
+            .map_err(|e| StoreError::Database(format!("cannot start the writer thread: {e}")))?;
+        Ok(SqliteStore {
+            path,
+            writer,
+            readers: Arc::new(Mutex::new(Vec::new())),
+        })
+    }
+
+    /// Runs `f` on the writer thread.
+    async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        self.writer
+            .send(Box::new(move |conn| {
+                let _ = tx.send(f(conn));
+            }))
+            .map_err(|_| StoreError::Unavailable("the SQLite writer has stopped".into()))?;
+        rx.await
+            .map_err(|_| StoreError::Unavailable("the SQLite writer has stopped".into()))?
+    }
+
+    /// Runs `f` on a pooled reading connection in a blocking task.
+    async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let readers = self.readers.clone();
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let pooled = readers.lock().map_err(|_| poisoned())?.pop();
+            let conn = match pooled {
+                Some(conn) => conn,
+                None => open_connection(&path)?,
+            };
+            let result = f(&conn);
+            readers.lock().map_err(|_| poisoned())?.push(conn);
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Database(format!("a read task failed: {e}")))?
+    }
+}
+
+fn poisoned() -> StoreError {
+    StoreError::Database("the connection pool lock is poisoned".into())
+}
+
+impl Columns for rusqlite::Row<'_> {
+    fn int(&self, i: usize) -> StoreResult<i64> {
+        Ok(self.get(i)?)
+    }
+    fn opt_int(&self, i: usize) -> StoreResult<Option<i64>> {
+        Ok(self.get(i)?)
+    }
+    fn text(&self, i: usize) -> StoreResult<String> {
+        Ok(self.get(i)?)
+    }
+    fn opt_text(&self, i: usize) -> StoreResult<Option<String>> {
+        Ok(self.get(i)?)
+    }
+    fn boolean(&self, i: usize) -> StoreResult<bool> {
+        Ok(self.get(i)?)
+    }
+}
+
+/// Runs a cached statement and decodes every row.
+fn query_all<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    decode: impl Fn(&dyn Columns) -> StoreResult<T>,
+) -> StoreResult<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(decode(row as &dyn Columns)?);
+    }
+    Ok(out)
+}
+
+/// Runs a cached statement and decodes the first row, if any.
+fn query_opt<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    decode: impl Fn(&dyn Columns) -> StoreResult<T>,
+) -> StoreResult<Option<T>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params)?;
+    rows.next()?
+        .map(|row| decode(row as &dyn Columns))
+        .transpose()
+}
+
+fn id_of(conn: &Connection, sql: &str, value: &str) -> StoreResult<Option<i64>> {
+    query_opt(conn, sql, [value], |r| r.int(0))
+}
+
+fn user_id(conn: &Connection, username: &str) -> StoreResult<i64> {
+    id_of(conn, sql::USER_ID, username)?
+        .ok_or_else(|| StoreError::NotFound(format!("user {username:?}")))
+}
+
+/// Maps "no row changed" to NotFound for updates addressed by name.
+fn changed(n: usize, what: impl FnOnce() -> String) -> StoreResult<()> {
+    if n == 0 {
+        Err(StoreError::NotFound(what()))
+    } else {
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn migrate(&self) -> StoreResult<usize> {
+        self.write(|conn| {
+            conn.execute_batch(HISTORY_TABLE)?;
+            let mut applied = 0;
+            for m in SQLITE {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let done: bool = tx.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)",
+                    [m.version],
+                    |r| r.get(0),
+                )?;
+                if !done {
+                    tx.execute_batch(m.sql)
+                        .map_err(|e| StoreError::Database(format!("migration {}: {e}", m.name)))?;
+                    tx.execute(
+                        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+                        params![m.version, m.name, now_unix()],
+                    )?;
+                    applied += 1;
+                }
+                tx.commit()?;
+            }
+            Ok(applied)
+        })
+        .await
+    }
+
+    async fn timezone(&self) -> StoreResult<Option<String>> {
+        self.read(|conn| query_opt(conn, sql::TIMEZONE, [], |r| r.text(0)))
+            .await
+    }
+
+    async fn init_timezone(&self, timezone: &str) -> StoreResult<String> {
+        let timezone = timezone.to_string();
+        self.write(move |conn| {
+            conn.execute(sql::INIT_TIMEZONE, params![timezone, now_unix()])?;
+            Ok(conn.query_row(sql::TIMEZONE, [], |r| r.get(0))?)
+        })
+        .await
+    }
+
+    async fn providers(&self) -> StoreResult<Vec<Provider>> {
+        self.read(|conn| query_all(conn, sql::PROVIDERS, [], rows::provider))
+            .await
+    }
+
+    async fn models(&self) -> StoreResult<Vec<Model>> {
+        self.read(|conn| query_all(conn, sql::MODELS, [], rows::model))
+            .await
+    }
+
+    async fn configurations(&self) -> StoreResult<Vec<Configuration>> {
+        self.read(|conn| query_all(conn, sql::CONFIGURATIONS, [], rows::configuration))
+            .await
+    }
+
+    async fn tasks(&self) -> StoreResult<Vec<Task>> {
+        self.read(|conn| query_all(conn, sql::TASKS, [], rows::task))
+            .await
+    }
+
+    async fn save_provider(&self, p: &Provider) -> StoreResult<()> {
+        let p = p.clone();
+        self.write(move |conn| {
+            conn.execute(
+                sql::SAVE_PROVIDER,
+                params![p.identifier, p.name, p.adapter_type, p.active],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn save_model(&self, m: &Model) -> StoreResult<()> {
+        let m = m.clone();
+        self.write(move |conn| {
+            let provider = id_of(conn, sql::PROVIDER_ID, &m.provider)?
+                .ok_or_else(|| StoreError::NotFound(format!("provider {:?}", m.provider)))?;
+            let p = m.pricing;
+            conn.execute(
+                sql::SAVE_MODEL,
+                params![
+                    m.identifier,
+                    m.name,
+                    provider,
+                    m.model_id,
+                    p.map(|p| p.input.units()),
+                    p.map(|p| p.output.units()),
+                    p.and_then(|p| p.cache_read).map(|c| c.units()),
+                    p.and_then(|p| p.cache_write).map(|c| c.units()),
+                    m.active
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn save_configuration(&self, c: &Configuration) -> StoreResult<()> {
+        let c = c.clone();
+        self.write(move |conn| {
+            let model = match &c.model {
+                None => None,
+                Some(m) => Some(
+                    id_of(conn, sql::MODEL_ID, m)?
+                        .ok_or_else(|| StoreError::NotFound(format!("model {m:?}")))?,
+                ),
+            };
+            let l = c.limits;
+            conn.execute(
+                sql::SAVE_CONFIGURATION,
+                params![
+                    c.identifier,
+                    c.name,
+                    model,
+                    l.max_requests_per_day,
+                    l.max_tokens_per_day,
+                    l.max_cost_per_day.picos()
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn save_task(&self, t: &Task) -> StoreResult<()> {
+        let t = t.clone();
+        self.write(move |conn| {
+            let configuration = match &t.configuration {
+                None => None,
+                Some(c) => Some(
+                    id_of(conn, sql::CONFIGURATION_ID, c)?
+                        .ok_or_else(|| StoreError::NotFound(format!("configuration {c:?}")))?,
+                ),
+            };
+            conn.execute(sql::SAVE_TASK, params![t.identifier, t.name, configuration])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn users(&self) -> StoreResult<Vec<User>> {
+        self.read(|conn| query_all(conn, sql::USERS, [], |r| rows::user(r).map(|u| u.user)))
+            .await
+    }
+
+    async fn user(&self, username: &str) -> StoreResult<Option<UserRecord>> {
+        let username = username.to_string();
+        self.read(move |conn| query_opt(conn, sql::USER, [username], rows::user))
+            .await
+    }
+
+    async fn create_user(&self, u: &NewUser) -> StoreResult<()> {
+        let u = u.clone();
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let discovered = query_opt(&tx, sql::USER_DISCOVERED, [&u.username], |r| r.boolean(0))?;
+            let role = u.role.as_str();
+            match discovered {
+                Some(false) => return Err(StoreError::Conflict(format!("user {:?}", u.username))),
+                Some(true) => tx.execute(
+                    sql::CLAIM_USER,
+                    params![u.username, u.display_name, role, u.password_hash],
+                )?,
+                None => tx.execute(
+                    sql::INSERT_USER,
+                    params![
+                        u.username,
+                        u.display_name,
+                        role,
+                        u.password_hash,
+                        now_unix()
+                    ],
+                )?,
+            };
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn set_password(&self, username: &str, password_hash: &str) -> StoreResult<()> {
+        let (username, hash) = (username.to_string(), password_hash.to_string());
+        self.write(move |conn| {
+            let n = conn.execute(sql::SET_PASSWORD, params![username, hash])?;
+            changed(n, || format!("user {username:?}"))
+        })
+        .await
+    }
+
+    async fn set_role(&self, username: &str, role: Role) -> StoreResult<()> {
+        let username = username.to_string();
+        self.write(move |conn| {
+            let n = conn.execute(sql::SET_ROLE, params![username, role.as_str()])?;
+            changed(n, || format!("user {username:?}"))
+        })
+        .await
+    }
+
+    async fn budget(&self, username: &str) -> StoreResult<Option<Budget>> {
+        let username = username.to_string();
+        self.read(move |conn| {
+            let id = user_id(conn, &username)?;
+            query_opt(conn, sql::BUDGET, [id], rows::budget)
+        })
+        .await
+    }
+
+    async fn set_budget(&self, username: &str, budget: &Budget) -> StoreResult<()> {
+        let (username, b) = (username.to_string(), *budget);
+        self.write(move |conn| {
+            let id = user_id(conn, &username)?;
+            conn.execute(
+                sql::SET_BUDGET,
+                params![
+                    id,
+                    b.max_requests_per_day,
+                    b.max_tokens_per_day,
+                    b.max_cost_per_day.picos(),
+                    b.max_requests_per_month,
+                    b.max_tokens_per_month,
+                    b.max_cost_per_month.picos(),
+                    b.enforced
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn create_token(
+        &self,
+        name: &str,
+        scope: Scope,
+        secret_hash: &str,
+    ) -> StoreResult<ApiToken> {
+        let (name, hash) = (name.to_string(), secret_hash.to_string());
+        self.write(move |conn| {
+            let id: i64 = conn.query_row(
+                sql::INSERT_TOKEN,
+                params![name, scope.as_str(), hash, now_unix()],
+                |r| r.get(0),
+            )?;
+            query_opt(conn, sql::TOKEN, [id], rows::token)?
+                .ok_or_else(|| StoreError::Database("a new token vanished".into()))
+        })
+        .await
+    }
+
+    async fn tokens(&self) -> StoreResult<Vec<ApiToken>> {
+        self.read(|conn| query_all(conn, sql::TOKENS, [], rows::token))
+            .await
+    }
+
+    async fn revoke_token(&self, id: i64) -> StoreResult<()> {
+        self.write(move |conn| {
+            let n = conn.execute(sql::REVOKE_TOKEN, params![id, now_unix()])?;
+            changed(n, || format!("token {id}"))
+        })
+        .await
+    }
+
+    async fn token_by_hash(&self, secret_hash: &str) -> StoreResult<Option<ApiToken>> {
+        let hash = secret_hash.to_string();
+        self.read(move |conn| query_opt(conn, sql::TOKEN_BY_HASH, [hash], rows::token))
+            .await
+    }
+
+    async fn touch_token(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
+        self.write(move |conn| {
+            conn.execute(sql::TOUCH_TOKEN, params![id, at.timestamp()])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn record(&self, batches: Vec<Vec<PreparedRecord>>) -> StoreResult<Vec<BatchResult>> {
+        self.write(move |conn| usage::record(conn, &batches)).await
+    }
+
+    async fn prune_idempotency_keys(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        self.write(move |conn| {
+            Ok(conn.execute(sql::PRUNE_IDEMPOTENCY, [before.timestamp()])? as u64)
+        })
+        .await
+    }
+
+    async fn usage_rows(&self, from: Day, to: Day) -> StoreResult<Vec<UsageRow>> {
+        self.read(move |conn| usage::rows(conn, from, to)).await
+    }
+
+    async fn has_usage(&self) -> StoreResult<bool> {
+        self.read(|conn| Ok(conn.query_row(sql::HAS_USAGE, [], |r| r.get(0))?))
+            .await
+    }
+}
