@@ -5,5 +5,9 @@
 //! CLI and an HTTP server.
 #![forbid(unsafe_code)]
 
+pub mod app;
+pub mod cli;
 pub mod domain;
+pub mod http;
+pub mod secrets;
 pub mod store;

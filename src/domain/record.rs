@@ -126,7 +126,8 @@ impl UsageRecord {
         ] {
             check(field, check_count(value, max));
         }
-        if c.cache_read_tokens >= 0
+        if c.prompt_tokens >= 0
+            && c.cache_read_tokens >= 0
             && c.cache_write_tokens >= 0
             && c.cache_read_tokens + c.cache_write_tokens > c.prompt_tokens
         {

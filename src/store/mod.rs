@@ -19,7 +19,7 @@ use crate::domain::{
 
 pub use resolve::{PreparedRecord, UsageRow};
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum StoreError {
     /// The named record does not exist ("user \"anna\"").
     #[error("{0} does not exist")]

@@ -193,7 +193,7 @@ pub fn plan(
                 _ => None,
             };
             let provider = provider_of(r, known_model);
-            if !snap.providers.contains_key(&provider) {
+            if known_model.is_none() && !snap.providers.contains_key(&provider) {
                 found.providers.insert(provider.clone());
             }
             if let Some((name, ModelMatch::Missing)) = model
@@ -318,13 +318,17 @@ pub fn resolve(
                 continue;
             }
         };
-        let provider = provider_of(r, model);
+        // A matched model fits the named provider, so its provider is the record's.
+        let provider = match model {
+            Some(m) => Some(m.provider_id),
+            None => snap.providers.get(&provider_of(r, None)).copied(),
+        };
         let lookup = |map: &HashMap<String, i64>, v: &Option<String>| match v {
             None => Some(0),
             Some(v) => map.get(v).copied(),
         };
         let ids = (
-            snap.providers.get(&provider).copied(),
+            provider,
             lookup(&snap.configurations, &r.configuration),
             lookup(&snap.tasks, &r.task),
             lookup(&snap.users, &r.user),

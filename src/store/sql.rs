@@ -54,13 +54,13 @@ pub const USERS: &str = "SELECT username, display_name, role, active, discovered
 pub const USER: &str = "SELECT username, display_name, role, active, discovered, password_hash
     FROM users WHERE username = $1";
 pub const USER_DISCOVERED: &str = "SELECT discovered FROM users WHERE username = $1";
-pub const CLAIM_USER: &str = "UPDATE users SET display_name = $2, role = $3, password_hash = $4,
-    discovered = FALSE WHERE username = $1";
+pub const CLAIM_USER: &str = "UPDATE users SET display_name = $1, role = $2, password_hash = $3,
+    discovered = FALSE WHERE username = $4";
 pub const INSERT_USER: &str =
     "INSERT INTO users (username, display_name, role, password_hash, created_at)
     VALUES ($1, $2, $3, $4, $5)";
-pub const SET_PASSWORD: &str = "UPDATE users SET password_hash = $2 WHERE username = $1";
-pub const SET_ROLE: &str = "UPDATE users SET role = $2 WHERE username = $1";
+pub const SET_PASSWORD: &str = "UPDATE users SET password_hash = $1 WHERE username = $2";
+pub const SET_ROLE: &str = "UPDATE users SET role = $1 WHERE username = $2";
 
 pub const BUDGET: &str = "SELECT b.max_requests_per_day, b.max_tokens_per_day, b.max_cost_per_day,
         b.max_requests_per_month, b.max_tokens_per_month, b.max_cost_per_month, b.enforced
@@ -86,8 +86,8 @@ pub const TOKEN: &str = "SELECT id, name, scope, created_at, last_used_at, revok
 pub const TOKEN_BY_HASH: &str = "SELECT id, name, scope, created_at, last_used_at, revoked_at
     FROM api_tokens WHERE secret_hash = $1";
 pub const REVOKE_TOKEN: &str =
-    "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1";
-pub const TOUCH_TOKEN: &str = "UPDATE api_tokens SET last_used_at = $2 WHERE id = $1";
+    "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2";
+pub const TOUCH_TOKEN: &str = "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2";
 
 pub const PRUNE_IDEMPOTENCY: &str = "DELETE FROM idempotency_keys WHERE created_at < $1";
 pub const HAS_USAGE: &str = "SELECT EXISTS (SELECT 1 FROM usage_daily)";
@@ -140,3 +140,32 @@ pub const DISCOVER_SOURCE: &str =
 pub const INSERT_IDEMPOTENCY_KEY: &str =
     "INSERT INTO idempotency_keys (key, created_at) VALUES ($1, $2)
     ON CONFLICT (key) DO NOTHING";
+
+#[cfg(test)]
+mod tests {
+    /// SQLite numbers `$N` parameters by first appearance, so each statement
+    /// must introduce `$1, $2, …` in order for both backends to bind alike.
+    #[test]
+    fn placeholders_appear_in_order() {
+        let source = include_str!("sql.rs");
+        let code = &source[..source.find("#[cfg(test)]").unwrap()];
+        for statement in code.split("pub const ").skip(1) {
+            let mut next = 1;
+            let bytes = statement.as_bytes();
+            for (i, _) in statement.match_indices('$') {
+                let digits: String = bytes[i + 1..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_digit())
+                    .map(|b| *b as char)
+                    .collect();
+                let Ok(n) = digits.parse::<usize>() else {
+                    continue;
+                };
+                assert!(n <= next, "{statement}: ${n} before ${next}");
+                if n == next {
+                    next += 1;
+                }
+            }
+        }
+    }
+}

@@ -299,18 +299,17 @@ impl Store for PgStore {
             .await?;
         let q = match discovered {
             Some(false) => return Err(StoreError::Conflict(format!("user {:?}", u.username))),
-            Some(true) => sqlx::query(sql::CLAIM_USER),
-            None => sqlx::query(sql::INSERT_USER),
-        };
-        let q = q
-            .bind(&u.username)
-            .bind(&u.display_name)
-            .bind(u.role.as_str())
-            .bind(&u.password_hash);
-        let q = if discovered.is_none() {
-            q.bind(now_unix())
-        } else {
-            q
+            Some(true) => sqlx::query(sql::CLAIM_USER)
+                .bind(&u.display_name)
+                .bind(u.role.as_str())
+                .bind(&u.password_hash)
+                .bind(&u.username),
+            None => sqlx::query(sql::INSERT_USER)
+                .bind(&u.username)
+                .bind(&u.display_name)
+                .bind(u.role.as_str())
+                .bind(&u.password_hash)
+                .bind(now_unix()),
         };
         q.execute(&mut *tx)
             .await
@@ -324,15 +323,15 @@ impl Store for PgStore {
 
     async fn set_password(&self, username: &str, password_hash: &str) -> StoreResult<()> {
         let q = sqlx::query(sql::SET_PASSWORD)
-            .bind(username)
-            .bind(password_hash);
+            .bind(password_hash)
+            .bind(username);
         self.update(q, || format!("user {username:?}")).await
     }
 
     async fn set_role(&self, username: &str, role: Role) -> StoreResult<()> {
         let q = sqlx::query(sql::SET_ROLE)
-            .bind(username)
-            .bind(role.as_str());
+            .bind(role.as_str())
+            .bind(username);
         self.update(q, || format!("user {username:?}")).await
     }
 
@@ -381,7 +380,7 @@ impl Store for PgStore {
     }
 
     async fn revoke_token(&self, id: i64) -> StoreResult<()> {
-        let q = sqlx::query(sql::REVOKE_TOKEN).bind(id).bind(now_unix());
+        let q = sqlx::query(sql::REVOKE_TOKEN).bind(now_unix()).bind(id);
         self.update(q, || format!("token {id}")).await
     }
 
@@ -395,8 +394,8 @@ impl Store for PgStore {
 
     async fn touch_token(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
         sqlx::query(sql::TOUCH_TOKEN)
-            .bind(id)
             .bind(at.timestamp())
+            .bind(id)
             .execute(&self.pool)
             .await?;
         Ok(())

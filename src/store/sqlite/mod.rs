@@ -359,7 +359,7 @@ impl Store for SqliteStore {
                 Some(false) => return Err(StoreError::Conflict(format!("user {:?}", u.username))),
                 Some(true) => tx.execute(
                     sql::CLAIM_USER,
-                    params![u.username, u.display_name, role, u.password_hash],
+                    params![u.display_name, role, u.password_hash, u.username],
                 )?,
                 None => tx.execute(
                     sql::INSERT_USER,
@@ -381,7 +381,7 @@ impl Store for SqliteStore {
     async fn set_password(&self, username: &str, password_hash: &str) -> StoreResult<()> {
         let (username, hash) = (username.to_string(), password_hash.to_string());
         self.write(move |conn| {
-            let n = conn.execute(sql::SET_PASSWORD, params![username, hash])?;
+            let n = conn.execute(sql::SET_PASSWORD, params![hash, username])?;
             changed(n, || format!("user {username:?}"))
         })
         .await
@@ -390,7 +390,7 @@ impl Store for SqliteStore {
     async fn set_role(&self, username: &str, role: Role) -> StoreResult<()> {
         let username = username.to_string();
         self.write(move |conn| {
-            let n = conn.execute(sql::SET_ROLE, params![username, role.as_str()])?;
+            let n = conn.execute(sql::SET_ROLE, params![role.as_str(), username])?;
             changed(n, || format!("user {username:?}"))
         })
         .await
@@ -453,7 +453,7 @@ impl Store for SqliteStore {
 
     async fn revoke_token(&self, id: i64) -> StoreResult<()> {
         self.write(move |conn| {
-            let n = conn.execute(sql::REVOKE_TOKEN, params![id, now_unix()])?;
+            let n = conn.execute(sql::REVOKE_TOKEN, params![now_unix(), id])?;
             changed(n, || format!("token {id}"))
         })
         .await
@@ -467,7 +467,7 @@ impl Store for SqliteStore {
 
     async fn touch_token(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
         self.write(move |conn| {
-            conn.execute(sql::TOUCH_TOKEN, params![id, at.timestamp()])?;
+            conn.execute(sql::TOUCH_TOKEN, params![at.timestamp(), id])?;
             Ok(())
         })
         .await

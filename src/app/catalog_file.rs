@@ -1,0 +1,550 @@
+//! The declarative catalog file (SPEC §7): `catalog apply` and `catalog export`.
+//!
+//! Applying is idempotent: each record is compared with what is stored and
+//! only differences are written, so a second apply of the same file changes
+//! nothing. The whole file is checked before anything is written.
+
+use std::collections::{BTreeSet, HashSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::{App, AppError, AppResult};
+use crate::domain::catalog::check_identifier;
+use crate::domain::{Configuration, DailyLimits, Model, Money, Price, Pricing, Provider, Task};
+
+#[derive(Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogFile {
+    #[serde(default, rename = "provider", skip_serializing_if = "Vec::is_empty")]
+    pub providers: Vec<ProviderEntry>,
+    #[serde(default, rename = "model", skip_serializing_if = "Vec::is_empty")]
+    pub models: Vec<ModelEntry>,
+    #[serde(
+        default,
+        rename = "configuration",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub configurations: Vec<ConfigurationEntry>,
+    #[serde(default, rename = "task", skip_serializing_if = "Vec::is_empty")]
+    pub tasks: Vec<TaskEntry>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
+#[derive(Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderEntry {
+    pub identifier: String,
+    pub name: String,
+    pub adapter_type: String,
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub active: bool,
+}
+
+/// A decimal written as a string (`"7.5"`) or a whole number (`250`).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum Decimal {
+    Text(String),
+    Whole(i64),
+}
+
+impl Decimal {
+    fn text(&self) -> String {
+        match self {
+            Decimal::Text(t) => t.clone(),
+            Decimal::Whole(n) => n.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ModelEntry {
+    pub identifier: String,
+    pub name: String,
+    pub provider: String,
+    pub model_id: String,
+    /// US cents per 1M prompt tokens.
+    pub input_price: Decimal,
+    /// US cents per 1M completion tokens.
+    pub output_price: Decimal,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_read_price: Option<Decimal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write_price: Option<Decimal>,
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub active: bool,
+}
+
+#[derive(Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigurationEntry {
+    pub identifier: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub max_requests_per_day: i64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub max_tokens_per_day: i64,
+    /// US dollars per day, across all users.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_cost_per_day: Option<Decimal>,
+}
+
+#[derive(Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TaskEntry {
+    pub identifier: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configuration: Option<String>,
+}
+
+/// What an apply changed, per kind of record.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ApplySummary {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+}
+
+impl CatalogFile {
+    pub fn parse(text: &str) -> AppResult<CatalogFile> {
+        toml::from_str(text).map_err(|e| AppError::invalid("catalog", e.to_string()))
+    }
+
+    pub fn to_toml(&self) -> AppResult<String> {
+        toml::to_string(self).map_err(|e| AppError::Internal(e.to_string()))
+    }
+}
+
+/// The records a file describes, checked and in domain form.
+#[derive(Debug)]
+struct Checked {
+    providers: Vec<Provider>,
+    models: Vec<Model>,
+    configurations: Vec<Configuration>,
+    tasks: Vec<Task>,
+}
+
+fn price(field: String, value: &Decimal) -> AppResult<Price> {
+    Price::parse_cents(&value.text()).map_err(|e| AppError::invalid(field, e.to_string()))
+}
+
+fn name(field: String, value: &str) -> AppResult<()> {
+    check_identifier("", value).map_err(|(_, m)| AppError::invalid(field, m))
+}
+
+fn unique<'a>(kind: &str, ids: impl Iterator<Item = &'a String>) -> AppResult<()> {
+    let mut seen = HashSet::new();
+    for id in ids {
+        if !seen.insert(id) {
+            return Err(AppError::invalid(
+                kind,
+                format!("identifier {id:?} appears twice"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl CatalogFile {
+    /// Checks every entry; references may point at the file or the store.
+    fn check(&self, known: &Known) -> AppResult<Checked> {
+        unique("provider", self.providers.iter().map(|p| &p.identifier))?;
+        unique("model", self.models.iter().map(|m| &m.identifier))?;
+        unique(
+            "configuration",
+            self.configurations.iter().map(|c| &c.identifier),
+        )?;
+        unique("task", self.tasks.iter().map(|t| &t.identifier))?;
+        let mut providers = Vec::new();
+        for (i, p) in self.providers.iter().enumerate() {
+            name(format!("provider[{i}].identifier"), &p.identifier)?;
+            name(format!("provider[{i}].name"), &p.name)?;
+            name(format!("provider[{i}].adapter_type"), &p.adapter_type)?;
+            providers.push(Provider {
+                identifier: p.identifier.clone(),
+                name: p.name.clone(),
+                adapter_type: p.adapter_type.to_lowercase(),
+                active: p.active,
+                discovered: false,
+            });
+        }
+        let provider_ids: BTreeSet<&str> = providers
+            .iter()
+            .map(|p| p.identifier.as_str())
+            .chain(known.providers.iter().map(String::as_str))
+            .collect();
+        let mut models = Vec::new();
+        for (i, m) in self.models.iter().enumerate() {
+            name(format!("model[{i}].identifier"), &m.identifier)?;
+            name(format!("model[{i}].name"), &m.name)?;
+            name(format!("model[{i}].model_id"), &m.model_id)?;
+            if !provider_ids.contains(m.provider.as_str()) {
+                return Err(AppError::invalid(
+                    format!("model[{i}].provider"),
+                    format!("names no provider: {:?}", m.provider),
+                ));
+            }
+            let optional = |field: &str, v: &Option<Decimal>| {
+                v.as_ref()
+                    .map(|v| price(format!("model[{i}].{field}"), v))
+                    .transpose()
+            };
+            models.push(Model {
+                identifier: m.identifier.clone(),
+                name: m.name.clone(),
+                provider: m.provider.clone(),
+                model_id: m.model_id.clone(),
+                pricing: Some(Pricing {
+                    input: price(format!("model[{i}].input_price"), &m.input_price)?,
+                    output: price(format!("model[{i}].output_price"), &m.output_price)?,
+                    cache_read: optional("cache_read_price", &m.cache_read_price)?,
+                    cache_write: optional("cache_write_price", &m.cache_write_price)?,
+                }),
+                active: m.active,
+                discovered: false,
+            });
+        }
+        let model_ids: BTreeSet<&str> = models
+            .iter()
+            .map(|m| m.identifier.as_str())
+            .chain(known.models.iter().map(String::as_str))
+            .collect();
+        let mut configurations = Vec::new();
+        for (i, c) in self.configurations.iter().enumerate() {
+            name(format!("configuration[{i}].identifier"), &c.identifier)?;
+            name(format!("configuration[{i}].name"), &c.name)?;
+            if let Some(m) = &c.model
+                && !model_ids.contains(m.as_str())
+            {
+                return Err(AppError::invalid(
+                    format!("configuration[{i}].model"),
+                    format!("names no model: {m:?}"),
+                ));
+            }
+            for (field, v) in [
+                ("max_requests_per_day", c.max_requests_per_day),
+                ("max_tokens_per_day", c.max_tokens_per_day),
+            ] {
+                if v < 0 {
+                    return Err(AppError::invalid(
+                        format!("configuration[{i}].{field}"),
+                        "must not be negative",
+                    ));
+                }
+            }
+            let max_cost_per_day = match &c.max_cost_per_day {
+                None => Money::ZERO,
+                Some(v) => Money::parse_usd(&v.text()).map_err(|e| {
+                    AppError::invalid(
+                        format!("configuration[{i}].max_cost_per_day"),
+                        e.to_string(),
+                    )
+                })?,
+            };
+            configurations.push(Configuration {
+                identifier: c.identifier.clone(),
+                name: c.name.clone(),
+                model: c.model.clone(),
+                limits: DailyLimits {
+                    max_requests_per_day: c.max_requests_per_day,
+                    max_tokens_per_day: c.max_tokens_per_day,
+                    max_cost_per_day,
+                },
+                discovered: false,
+            });
+        }
+        let configuration_ids: BTreeSet<&str> = configurations
+            .iter()
+            .map(|c| c.identifier.as_str())
+            .chain(known.configurations.iter().map(String::as_str))
+            .collect();
+        let mut tasks = Vec::new();
+        for (i, t) in self.tasks.iter().enumerate() {
+            name(format!("task[{i}].identifier"), &t.identifier)?;
+            name(format!("task[{i}].name"), &t.name)?;
+            if let Some(c) = &t.configuration
+                && !configuration_ids.contains(c.as_str())
+            {
+                return Err(AppError::invalid(
+                    format!("task[{i}].configuration"),
+                    format!("names no configuration: {c:?}"),
+                ));
+            }
+            tasks.push(Task {
+                identifier: t.identifier.clone(),
+                name: t.name.clone(),
+                configuration: t.configuration.clone(),
+                discovered: false,
+            });
+        }
+        Ok(Checked {
+            providers,
+            models,
+            configurations,
+            tasks,
+        })
+    }
+}
+
+/// Identifiers already in the store.
+struct Known {
+    providers: Vec<String>,
+    models: Vec<String>,
+    configurations: Vec<String>,
+}
+
+/// Saves each wanted record that differs from the stored one.
+async fn sync<T: PartialEq, F, Fut>(
+    wanted: Vec<T>,
+    stored: &[T],
+    same_key: impl Fn(&T, &T) -> bool,
+    save: F,
+    summary: &mut ApplySummary,
+) -> AppResult<()>
+where
+    F: Fn(T) -> Fut,
+    Fut: std::future::Future<Output = AppResult<()>>,
+{
+    for item in wanted {
+        match stored.iter().find(|s| same_key(s, &item)) {
+            Some(existing) if *existing == item => summary.unchanged += 1,
+            Some(_) => {
+                save(item).await?;
+                summary.updated += 1;
+            }
+            None => {
+                save(item).await?;
+                summary.created += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
+impl App {
+    /// Applies a catalog file; returns what changed.
+    pub async fn apply_catalog(&self, file: &CatalogFile) -> AppResult<ApplySummary> {
+        let store = self.store();
+        let (providers, models, configurations, tasks) = (
+            store.providers().await?,
+            store.models().await?,
+            store.configurations().await?,
+            store.tasks().await?,
+        );
+        let known = Known {
+            providers: providers.iter().map(|p| p.identifier.clone()).collect(),
+            models: models.iter().map(|m| m.identifier.clone()).collect(),
+            configurations: configurations
+                .iter()
+                .map(|c| c.identifier.clone())
+                .collect(),
+        };
+        let checked = file.check(&known)?;
+        let mut summary = ApplySummary::default();
+        sync(
+            checked.providers,
+            &providers,
+            |a, b| a.identifier == b.identifier,
+            |p| async move { Ok(store.save_provider(&p).await?) },
+            &mut summary,
+        )
+        .await?;
+        sync(
+            checked.models,
+            &models,
+            |a, b| a.identifier == b.identifier,
+            |m| async move { Ok(store.save_model(&m).await?) },
+            &mut summary,
+        )
+        .await?;
+        sync(
+            checked.configurations,
+            &configurations,
+            |a, b| a.identifier == b.identifier,
+            |c| async move { Ok(store.save_configuration(&c).await?) },
+            &mut summary,
+        )
+        .await?;
+        sync(
+            checked.tasks,
+            &tasks,
+            |a, b| a.identifier == b.identifier,
+            |t| async move { Ok(store.save_task(&t).await?) },
+            &mut summary,
+        )
+        .await?;
+        Ok(summary)
+    }
+
+    /// The catalog as a file. Discovered records are left out until an
+    /// administrator has set them up (a discovered model has no price yet).
+    pub async fn export_catalog(&self) -> AppResult<CatalogFile> {
+        let store = self.store();
+        let models: Vec<Model> = store
+            .models()
+            .await?
+            .into_iter()
+            .filter(|m| !m.discovered)
+            .collect();
+        let needed: BTreeSet<String> = models.iter().map(|m| m.provider.clone()).collect();
+        let decimal = |p: Price| Decimal::Text(p.to_string());
+        Ok(CatalogFile {
+            providers: store
+                .providers()
+                .await?
+                .into_iter()
+                .filter(|p| !p.discovered || needed.contains(&p.identifier))
+                .map(|p| ProviderEntry {
+                    identifier: p.identifier,
+                    name: p.name,
+                    adapter_type: p.adapter_type,
+                    active: p.active,
+                })
+                .collect(),
+            models: models
+                .into_iter()
+                .filter_map(|m| {
+                    let pricing = m.pricing?;
+                    Some(ModelEntry {
+                        identifier: m.identifier,
+                        name: m.name,
+                        provider: m.provider,
+                        model_id: m.model_id,
+                        input_price: decimal(pricing.input),
+                        output_price: decimal(pricing.output),
+                        cache_read_price: pricing.cache_read.map(decimal),
+                        cache_write_price: pricing.cache_write.map(decimal),
+                        active: m.active,
+                    })
+                })
+                .collect(),
+            configurations: store
+                .configurations()
+                .await?
+                .into_iter()
+                .filter(|c| !c.discovered)
+                .map(|c| ConfigurationEntry {
+                    identifier: c.identifier,
+                    name: c.name,
+                    model: c.model,
+                    max_requests_per_day: c.limits.max_requests_per_day,
+                    max_tokens_per_day: c.limits.max_tokens_per_day,
+                    max_cost_per_day: (c.limits.max_cost_per_day != Money::ZERO)
+                        .then(|| Decimal::Text(c.limits.max_cost_per_day.to_string())),
+                })
+                .collect(),
+            tasks: store
+                .tasks()
+                .await?
+                .into_iter()
+                .filter(|t| !t.discovered)
+                .map(|t| TaskEntry {
+                    identifier: t.identifier,
+                    name: t.name,
+                    configuration: t.configuration,
+                })
+                .collect(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPEC_EXAMPLE: &str = r#"
+[[provider]]
+identifier = "openai-prod"
+name = "OpenAI (production key)"
+adapter_type = "openai"
+
+[[model]]
+identifier = "gpt-4o"
+name = "GPT-4o"
+provider = "openai-prod"
+model_id = "gpt-4o"
+input_price = "250"      # US cents per 1M prompt tokens
+output_price = "1000"    # US cents per 1M completion tokens
+
+[[configuration]]
+identifier = "chat-default"
+name = "Default chat"
+model = "gpt-4o"
+max_requests_per_day = 0
+
+[[task]]
+identifier = "summarize-page"
+name = "Summarize a page"
+configuration = "chat-default"
+"#;
+
+    fn none_known() -> Known {
+        Known {
+            providers: vec![],
+            models: vec![],
+            configurations: vec![],
+        }
+    }
+
+    #[test]
+    fn parses_the_spec_example() {
+        let file = CatalogFile::parse(SPEC_EXAMPLE).unwrap();
+        let checked = file.check(&none_known()).unwrap();
+        assert_eq!(
+            checked.models[0].pricing.unwrap().input,
+            Price::parse_cents("250").unwrap()
+        );
+        assert_eq!(
+            checked.tasks[0].configuration.as_deref(),
+            Some("chat-default")
+        );
+    }
+
+    #[test]
+    fn names_the_bad_field() {
+        let bad = SPEC_EXAMPLE.replace("input_price = \"250\"", "input_price = \"-3\"");
+        let err = CatalogFile::parse(&bad)
+            .unwrap()
+            .check(&none_known())
+            .unwrap_err();
+        assert!(
+            err.to_string().starts_with("model[0].input_price:"),
+            "{err}"
+        );
+        let bad = SPEC_EXAMPLE.replace("provider = \"openai-prod\"", "provider = \"nope\"");
+        let err = CatalogFile::parse(&bad)
+            .unwrap()
+            .check(&none_known())
+            .unwrap_err();
+        assert!(err.to_string().starts_with("model[0].provider:"), "{err}");
+        let err = CatalogFile::parse("[[provider]]\nidentifier = 1").unwrap_err();
+        assert!(err.to_string().contains("line"), "{err}");
+        let err = CatalogFile::parse(
+            "[[provider]]\nidentifier = \"a\"\nname = \"a\"\nadapter_type = \"x\"\ncolour = 1",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn round_trips_through_toml() {
+        let file = CatalogFile::parse(SPEC_EXAMPLE).unwrap();
+        let again = CatalogFile::parse(&file.to_toml().unwrap()).unwrap();
+        assert_eq!(file, again);
+    }
+}

@@ -1,0 +1,380 @@
+//! The application facade: the one place that holds the rules which need
+//! storage. The CLI, the HTTP layer and embedding programs all call `App`.
+
+pub mod catalog_file;
+mod commit;
+mod error;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use chrono_tz::Tz;
+
+use crate::domain::day::{parse_timezone, system_timezone};
+use crate::domain::{
+    ApiToken, Budget, Day, FieldError, RejectReason, Role, Scope, UsageRecord, User,
+};
+use crate::secrets;
+use crate::store::{self, BatchOutcome, NewUser, PreparedRecord, Store, UsageRow};
+
+pub use catalog_file::{ApplySummary, CatalogFile};
+pub use commit::Committer;
+pub use error::{AppError, AppResult};
+
+/// How long idempotency keys are remembered (SPEC: at least 7 days).
+pub const IDEMPOTENCY_RETENTION: chrono::Duration = chrono::Duration::days(8);
+/// A token's `last_used_at` is written at most this often.
+const TOKEN_TOUCH_INTERVAL: Duration = Duration::from_secs(60);
+
+pub struct App {
+    store: Arc<dyn Store>,
+    timezone: Tz,
+    committer: Committer,
+    token_touches: Mutex<HashMap<i64, Instant>>,
+}
+
+impl App {
+    /// Connects, applies migrations and settles the time zone: a new database
+    /// takes `timezone` (default: the system's); an existing one keeps its own,
+    /// and naming a different one is an error.
+    pub async fn open(url: &str, timezone: Option<&str>) -> AppResult<App> {
+        let store = store::connect(url).await?;
+        store.migrate().await?;
+        let requested = timezone
+            .map(parse_timezone)
+            .transpose()
+            .map_err(|m| AppError::invalid("timezone", m))?;
+        let zone = match (store.timezone().await?, requested) {
+            (Some(stored), Some(requested)) if stored != requested.name() => {
+                return Err(AppError::invalid(
+                    "timezone",
+                    format!(
+                        "this database uses the time zone {stored}; it cannot be changed to {}",
+                        requested.name()
+                    ),
+                ));
+            }
+            (Some(stored), _) => stored,
+            (None, requested) => {
+                let zone = requested.unwrap_or_else(system_timezone);
+                store.init_timezone(zone.name()).await?
+            }
+        };
+        let timezone = parse_timezone(&zone).map_err(AppError::Internal)?;
+        let workers = if store.backend() == "sqlite" { 1 } else { 4 };
+        let committer = Committer::start(store.clone(), workers);
+        Ok(App {
+            store,
+            timezone,
+            committer,
+            token_touches: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn timezone(&self) -> Tz {
+        self.timezone
+    }
+
+    pub fn backend(&self) -> &'static str {
+        self.store.backend()
+    }
+
+    /// Today in the ledger's time zone.
+    pub fn today(&self) -> Day {
+        Day::of(Utc::now(), self.timezone)
+    }
+
+    /// Validates and records usage (SPEC §3): all of it, durably, or nothing.
+    pub async fn record(&self, records: Vec<UsageRecord>) -> AppResult<BatchOutcome> {
+        let now = Utc::now();
+        if records.is_empty() {
+            return Ok(BatchOutcome::default());
+        }
+        if records.len() > crate::domain::record::MAX_RECORDS {
+            return Err(AppError::Rejected(RejectReason::TooMany(records.len())));
+        }
+        let errors: Vec<FieldError> = records
+            .iter()
+            .enumerate()
+            .flat_map(|(index, r)| {
+                r.validate(now)
+                    .into_iter()
+                    .map(move |(field, message)| FieldError {
+                        index,
+                        field: field.into(),
+                        message,
+                    })
+            })
+            .chain(
+                records
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.reservation_id.is_some())
+                    .map(|(index, _)| FieldError {
+                        index,
+                        field: "reservation_id".into(),
+                        message: "is not a known reservation".into(),
+                    }),
+            )
+            .collect();
+        if !errors.is_empty() {
+            return Err(AppError::Rejected(RejectReason::Invalid(errors)));
+        }
+        let batch = records
+            .into_iter()
+            .map(|record| PreparedRecord {
+                day: Day::of(record.occurred_at.unwrap_or(now), self.timezone),
+                received_at: now.timestamp(),
+                record,
+            })
+            .collect();
+        self.committer
+            .commit(batch)
+            .await?
+            .map_err(|errors| AppError::Rejected(RejectReason::Invalid(errors)))
+    }
+
+    /// Parses a request body (one record or `{"records": [...]}`) and records it.
+    pub async fn record_json(&self, body: &[u8]) -> AppResult<BatchOutcome> {
+        let records =
+            crate::domain::record::parse_body(body, Utc::now()).map_err(AppError::Rejected)?;
+        self.record(records).await
+    }
+
+    /// Forgets idempotency keys older than the retention period.
+    pub async fn prune_idempotency_keys(&self) -> AppResult<u64> {
+        Ok(self
+            .store
+            .prune_idempotency_keys(Utc::now() - IDEMPOTENCY_RETENTION)
+            .await?)
+    }
+
+    pub async fn usage_rows(&self, from: Day, to: Day) -> AppResult<Vec<UsageRow>> {
+        Ok(self.store.usage_rows(from, to).await?)
+    }
+
+    pub async fn has_usage(&self) -> AppResult<bool> {
+        Ok(self.store.has_usage().await?)
+    }
+
+    // ---- users -------------------------------------------------------------
+
+    pub async fn users(&self) -> AppResult<Vec<User>> {
+        Ok(self.store.users().await?)
+    }
+
+    pub async fn create_user(
+        &self,
+        username: &str,
+        display_name: Option<&str>,
+        role: Role,
+        password: Option<&str>,
+    ) -> AppResult<()> {
+        crate::domain::catalog::check_identifier("username", username)
+            .map_err(|(f, m)| AppError::invalid(f, m))?;
+        if let Some(name) = display_name {
+            crate::domain::catalog::check_identifier("display_name", name)
+                .map_err(|(f, m)| AppError::invalid(f, m))?;
+        }
+        let password_hash = password.map(hash_new_password).transpose()?;
+        Ok(self
+            .store
+            .create_user(&NewUser {
+                username: username.to_string(),
+                display_name: display_name.unwrap_or(username).to_string(),
+                role,
+                password_hash,
+            })
+            .await?)
+    }
+
+    pub async fn set_password(&self, username: &str, password: &str) -> AppResult<()> {
+        let hash = hash_new_password(password)?;
+        Ok(self.store.set_password(username, &hash).await?)
+    }
+
+    pub async fn set_role(&self, username: &str, role: Role) -> AppResult<()> {
+        Ok(self.store.set_role(username, role).await?)
+    }
+
+    /// On a ledger without any administrator, creates `admin` with a random
+    /// password and returns that password (to be shown once).
+    pub async fn ensure_initial_admin(&self) -> AppResult<Option<String>> {
+        if self
+            .store
+            .users()
+            .await?
+            .iter()
+            .any(|u| u.role == Role::Admin)
+        {
+            return Ok(None);
+        }
+        let password = secrets::random_password();
+        match self
+            .create_user("admin", Some("Administrator"), Role::Admin, Some(&password))
+            .await
+        {
+            Ok(()) => Ok(Some(password)),
+            // Another process created it first.
+            Err(AppError::Conflict(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Checks a username and password; returns the user when they match.
+    pub async fn verify_login(&self, username: &str, password: &str) -> AppResult<Option<User>> {
+        let Some(record) = self.store.user(username).await? else {
+            return Ok(None);
+        };
+        let ok = record
+            .password_hash
+            .as_deref()
+            .is_some_and(|h| secrets::verify_password(password, h));
+        Ok((ok && record.user.active).then_some(record.user))
+    }
+
+    // ---- budgets -----------------------------------------------------------
+
+    pub async fn budget(&self, username: &str) -> AppResult<Option<Budget>> {
+        Ok(self.store.budget(username).await?)
+    }
+
+    pub async fn set_budget(&self, username: &str, budget: &Budget) -> AppResult<()> {
+        for (field, value) in [
+            ("max_requests_per_day", budget.max_requests_per_day),
+            ("max_tokens_per_day", budget.max_tokens_per_day),
+            ("max_cost_per_day", budget.max_cost_per_day.picos()),
+            ("max_requests_per_month", budget.max_requests_per_month),
+            ("max_tokens_per_month", budget.max_tokens_per_month),
+            ("max_cost_per_month", budget.max_cost_per_month.picos()),
+        ] {
+            if value < 0 {
+                return Err(AppError::invalid(field, "must not be negative"));
+            }
+        }
+        Ok(self.store.set_budget(username, budget).await?)
+    }
+
+    // ---- API tokens --------------------------------------------------------
+
+    /// Creates a token; the secret is returned once and never stored.
+    pub async fn create_token(&self, name: &str, scope: Scope) -> AppResult<(ApiToken, String)> {
+        crate::domain::catalog::check_identifier("name", name)
+            .map_err(|(f, m)| AppError::invalid(f, m))?;
+        let secret = secrets::new_token_secret();
+        let token = self
+            .store
+            .create_token(name, scope, &secrets::token_hash(&secret))
+            .await?;
+        Ok((token, secret))
+    }
+
+    pub async fn tokens(&self) -> AppResult<Vec<ApiToken>> {
+        Ok(self.store.tokens().await?)
+    }
+
+    /// Revokes a token named by id or, when unambiguous, by name.
+    pub async fn revoke_token(&self, id_or_name: &str) -> AppResult<ApiToken> {
+        let tokens = self.store.tokens().await?;
+        let matches: Vec<&ApiToken> = match id_or_name.parse::<i64>() {
+            Ok(id) => tokens.iter().filter(|t| t.id == id).collect(),
+            Err(_) => tokens
+                .iter()
+                .filter(|t| t.name == id_or_name && !t.revoked)
+                .collect(),
+        };
+        match matches.as_slice() {
+            [] => Err(AppError::NotFound(format!("token {id_or_name:?}"))),
+            [token] => {
+                self.store.revoke_token(token.id).await?;
+                Ok((*token).clone())
+            }
+            _ => Err(AppError::invalid(
+                "token",
+                format!("several active tokens are named {id_or_name:?}; revoke by id"),
+            )),
+        }
+    }
+
+    /// The active token a secret belongs to, if any.
+    pub async fn authenticate(&self, secret: &str) -> AppResult<Option<ApiToken>> {
+        let Some(token) = self
+            .store
+            .token_by_hash(&secrets::token_hash(secret))
+            .await?
+        else {
+            return Ok(None);
+        };
+        if token.revoked {
+            return Ok(None);
+        }
+        let due = {
+            let mut touches = self
+                .token_touches
+                .lock()
+                .map_err(|_| AppError::Internal("lock poisoned".into()))?;
+            let now = Instant::now();
+            let due = touches
+                .get(&token.id)
+                .is_none_or(|t| now.duration_since(*t) >= TOKEN_TOUCH_INTERVAL);
+            if due {
+                touches.insert(token.id, now);
+            }
+            due
+        };
+        if due {
+            self.store.touch_token(token.id, Utc::now()).await?;
+        }
+        Ok(Some(token))
+    }
+
+    /// The store, for the catalog file and tests in this crate.
+    pub(crate) fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+}
+
+fn hash_new_password(password: &str) -> AppResult<String> {
+    secrets::check_new_password(password).map_err(|m| AppError::invalid("password", m))?;
+    secrets::hash_password(password).map_err(AppError::Internal)
+}
+
+/// Requests, tokens and cost over some days.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub requests: i64,
+    pub tokens: i64,
+    pub cost: crate::domain::Money,
+}
+
+/// A user's usage today and this calendar month.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UserUsage {
+    pub today: Totals,
+    pub month: Totals,
+}
+
+impl App {
+    /// A user's usage today and this month, in the ledger's time zone.
+    pub async fn user_usage(&self, username: &str) -> AppResult<UserUsage> {
+        let today = self.today();
+        let mut usage = UserUsage::default();
+        for row in self.store.usage_rows(today.month_start(), today).await? {
+            if row.user.as_deref() != Some(username) {
+                continue;
+            }
+            let add = |t: &mut Totals| {
+                t.requests += row.requests;
+                t.tokens += row.counts.tokens();
+                t.cost += row.cost;
+            };
+            add(&mut usage.month);
+            if row.day == today {
+                add(&mut usage.today);
+            }
+        }
+        Ok(usage)
+    }
+}

@@ -1,0 +1,144 @@
+//! The command line: parse arguments, open the ledger, run one command.
+
+mod budget;
+mod catalog;
+mod import;
+mod serve;
+mod token;
+mod user;
+
+use std::io::BufRead;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+use crate::app::App;
+
+/// A self-hosted ledger of LLM usage and cost: exact money, budgets, analytics.
+#[derive(Debug, Parser)]
+#[command(name = "llm-ledger", version, about)]
+pub struct Cli {
+    /// The database: sqlite://PATH (created when missing) or postgres://USER@HOST/DB.
+    #[arg(
+        long,
+        global = true,
+        env = "LLM_LEDGER_DATABASE_URL",
+        default_value = "sqlite://llm-ledger.db"
+    )]
+    pub database: String,
+
+    /// IANA time zone (e.g. Europe/Berlin) a new database is created with; day
+    /// and month boundaries are midnight there. Default: the system's zone.
+    /// An existing database keeps its zone; naming another one is an error.
+    #[arg(long, global = true, env = "LLM_LEDGER_TIMEZONE")]
+    pub timezone: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web UI and the API.
+    Serve(serve::ServeArgs),
+    /// Bring the database schema up to date.
+    Migrate,
+    /// Bulk-load usage records from a JSON Lines file (one record per line).
+    Import(import::ImportArgs),
+    /// Apply or export the catalog file (providers, models, configurations, tasks).
+    #[command(subcommand)]
+    Catalog(catalog::CatalogCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    User(user::UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
+    /// Set or show a user's budget ceilings.
+    #[command(subcommand)]
+    Budget(budget::BudgetCommand),
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> Result<()> {
+    let app = App::open(&cli.database, cli.timezone.as_deref())
+        .await
+        .with_context(|| format!("cannot open the ledger at {}", redact(&cli.database)))?;
+    match cli.command {
+        Command::Serve(args) => serve::run(app, args).await,
+        Command::Migrate => {
+            println!(
+                "The {} database is up to date (time zone {}).",
+                app.backend(),
+                app.timezone().name()
+            );
+            Ok(())
+        }
+        Command::Import(args) => import::run(&app, args).await,
+        Command::Catalog(cmd) => catalog::run(&app, cmd).await,
+        Command::User(cmd) => user::run(&app, cmd).await,
+        Command::Token(cmd) => token::run(&app, cmd).await,
+        Command::Budget(cmd) => budget::run(&app, cmd).await,
+    }
+}
+
+/// A database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{}@{}", &url[..scheme + 3], user, &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Reads one line from standard input, without its line ending.
+fn read_stdin_line() -> Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read standard input")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+/// Prints rows as aligned columns.
+fn print_table(header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("sqlite://x.db"), "sqlite://x.db");
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

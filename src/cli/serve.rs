@@ -1,0 +1,76 @@
+//! `llm-ledger serve`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+use crate::app::App;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+}
+
+pub async fn run(app: App, args: ServeArgs) -> Result<()> {
+    if let Some(password) = app.ensure_initial_admin().await? {
+        println!(
+            "Created the administrator \"admin\" with this one-time password (shown only now):"
+        );
+        println!("{password}");
+        println!("Change it with: llm-ledger user passwd admin");
+    }
+    let app = Arc::new(app);
+    tokio::spawn(prune_idempotency_keys(app.clone()));
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    println!(
+        "llm-ledger is serving http://{addr} ({} database, time zone {})",
+        app.backend(),
+        app.timezone().name()
+    );
+    tracing::info!(%addr, "listening");
+    crate::http::serve(app, listener, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Forgets idempotency keys past their retention, hourly.
+async fn prune_idempotency_keys(app: Arc<App>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        match app.prune_idempotency_keys().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(keys = n, "forgot expired idempotency keys"),
+            Err(e) => tracing::warn!(error = %e, "cannot prune idempotency keys"),
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

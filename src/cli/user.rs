@@ -1,0 +1,115 @@
+//! `llm-ledger user add|list|passwd|set-role`.
+
+use anyhow::Result;
+use clap::Subcommand;
+
+use super::{print_table, read_stdin_line};
+use crate::app::App;
+use crate::domain::Role;
+use crate::secrets::random_password;
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user (a member unless --admin). Without --password-stdin an
+    /// administrator gets a random password, printed once; a member gets none.
+    Add {
+        /// Unique user name, as usage records name it.
+        username: String,
+        /// Make the user an administrator (may sign in to the web UI).
+        #[arg(long)]
+        admin: bool,
+        /// Name shown in the dashboard (default: the user name).
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List,
+    /// Set a user's password: read from standard input with
+    /// --password-stdin, otherwise a random one is generated and printed.
+    Passwd {
+        username: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Change a user's role.
+    SetRole {
+        username: String,
+        /// admin or member.
+        role: Role,
+    },
+}
+
+pub async fn run(app: &App, cmd: UserCommand) -> Result<()> {
+    match cmd {
+        UserCommand::Add {
+            username,
+            admin,
+            display_name,
+            password_stdin,
+        } => {
+            let role = if admin { Role::Admin } else { Role::Member };
+            let (password, generated) = match (password_stdin, admin) {
+                (true, _) => (Some(read_stdin_line()?), false),
+                (false, true) => (Some(random_password()), true),
+                (false, false) => (None, false),
+            };
+            app.create_user(
+                &username,
+                display_name.as_deref(),
+                role,
+                password.as_deref(),
+            )
+            .await?;
+            println!("Added {role} {username:?}.");
+            if let (true, Some(p)) = (generated, password) {
+                println!("One-time password (shown only now):");
+                println!("{p}");
+            }
+        }
+        UserCommand::List => {
+            let rows: Vec<Vec<String>> = app
+                .users()
+                .await?
+                .into_iter()
+                .map(|u| {
+                    vec![
+                        u.username,
+                        u.display_name,
+                        u.role.to_string(),
+                        if u.has_password { "yes" } else { "no" }.into(),
+                        if u.discovered { "discovered" } else { "" }.into(),
+                    ]
+                })
+                .collect();
+            print_table(
+                &["USERNAME", "DISPLAY NAME", "ROLE", "PASSWORD", "NOTE"],
+                &rows,
+            );
+        }
+        UserCommand::Passwd {
+            username,
+            password_stdin,
+        } => {
+            let password = if password_stdin {
+                read_stdin_line()?
+            } else {
+                random_password()
+            };
+            app.set_password(&username, &password).await?;
+            println!("Set the password of {username:?}.");
+            if !password_stdin {
+                println!("New password (shown only now):");
+                println!("{password}");
+            }
+        }
+        UserCommand::SetRole { username, role } => {
+            app.set_role(&username, role).await?;
+            println!("{username:?} is now {role}.");
+        }
+    }
+    Ok(())
+}

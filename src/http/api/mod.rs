@@ -1,0 +1,13 @@
+//! The JSON API under `/api/v1`.
+
+mod usage;
+
+use std::sync::Arc;
+
+use axum::Router;
+
+use crate::app::App;
+
+pub fn router() -> Router<Arc<App>> {
+    Router::new().merge(usage::router())
+}

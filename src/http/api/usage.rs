@@ -1,0 +1,39 @@
+//! `POST /api/v1/usage`: record one usage record or `{"records": [...]}`.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+
+use crate::app::App;
+use crate::http::auth::Token;
+use crate::http::error::ApiError;
+use crate::store::BatchOutcome;
+
+pub fn router() -> Router<Arc<App>> {
+    Router::new().route("/api/v1/usage", post(record))
+}
+
+#[tracing::instrument(skip_all, fields(token = token.0.id))]
+async fn record(
+    State(app): State<Arc<App>>,
+    token: Token,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<BatchOutcome>, ApiError> {
+    token.require_ingest()?;
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge(format!(
+                "the body exceeds {} bytes",
+                crate::domain::record::MAX_BODY_BYTES
+            ))
+        } else {
+            ApiError::App(crate::app::AppError::invalid("body", e.body_text()))
+        }
+    })?;
+    Ok(Json(app.record_json(&body).await?))
+}

@@ -1,0 +1,93 @@
+//! Secrets: API tokens (random, stored as SHA-256) and passwords (argon2id).
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use sha2::{Digest, Sha256};
+
+/// Prefix that makes a leaked token recognisable to secret scanners.
+const TOKEN_PREFIX: &str = "llmledger_";
+
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut buf = [0u8; N];
+    getrandom::fill(&mut buf).expect("the operating system's random source failed");
+    buf
+}
+
+/// A new API token secret: 256 random bits.
+pub fn new_token_secret() -> String {
+    format!("{TOKEN_PREFIX}{}", hex::encode(random_bytes::<32>()))
+}
+
+/// What the store keeps of a token. Tokens carry 256 random bits, so a fast
+/// hash is enough: there is nothing to brute-force.
+pub fn token_hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// A password for a new account, shown once: 20 characters from an alphabet
+/// without look-alikes (about 115 bits).
+pub fn random_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    random_bytes::<20>()
+        .iter()
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect()
+}
+
+/// An argon2id PHC string with a fresh salt.
+pub fn hash_password(password: &str) -> Result<String, String> {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| format!("cannot hash the password: {e}"))
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    Argon2::default()
+        .verify_password(password.as_bytes(), hash)
+        .is_ok()
+}
+
+/// Checks a new password; returns why it is refused.
+pub fn check_new_password(password: &str) -> Result<(), String> {
+    if password.chars().count() < 8 {
+        Err("must be at least 8 characters".into())
+    } else if password.len() > 1024 {
+        Err("must be at most 1024 bytes".into())
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_random_and_hashed() {
+        let a = new_token_secret();
+        let b = new_token_secret();
+        assert_ne!(a, b);
+        assert!(a.starts_with(TOKEN_PREFIX) && a.len() == TOKEN_PREFIX.len() + 64);
+        assert_eq!(token_hash(&a), token_hash(&a));
+        assert_ne!(token_hash(&a), token_hash(&b));
+        assert!(!token_hash(&a).contains(&a[TOKEN_PREFIX.len()..]));
+    }
+
+    #[test]
+    fn passwords_verify() {
+        let hash = hash_password("correct horse").unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse", &hash));
+        assert!(!verify_password("wrong horse", &hash));
+        assert!(!verify_password("correct horse", "not a hash"));
+    }
+
+    #[test]
+    fn random_passwords() {
+        let p = random_password();
+        assert_eq!(p.len(), 20);
+        assert!(check_new_password(&p).is_ok());
+        assert!(check_new_password("short").is_err());
+    }
+}
