@@ -1,0 +1,233 @@
+//! Test support: a throw-away ledger on SQLite (a temp file) or PostgreSQL
+//! (a uniquely named database, dropped afterwards), and a real server on a
+//! loopback port.
+//!
+//! PostgreSQL comes from `LLM_LEDGER_TEST_POSTGRES` (an admin URL, default
+//! `postgres://postgres@127.0.0.1:5432/postgres`). When it cannot be reached
+//! the PostgreSQL variants are skipped with a note, except under `CI=true`,
+//! where that is a failure.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use llm_ledger::app::{App, CatalogFile};
+
+pub const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// A database that exists for one test.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    postgres: Option<(String, String)>,
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+impl TestDb {
+    pub fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("ledger.db").display());
+        TestDb {
+            url,
+            _dir: Some(dir),
+            postgres: None,
+        }
+    }
+
+    /// A fresh PostgreSQL database, or `None` (skip) when PostgreSQL is not
+    /// available outside CI.
+    pub async fn postgres() -> Option<TestDb> {
+        let admin =
+            std::env::var("LLM_LEDGER_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.into());
+        let name = format!(
+            "llm_ledger_test_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .subsec_nanos()
+        );
+        match admin_execute(&admin, &format!("CREATE DATABASE {name}")).await {
+            Ok(()) => {}
+            Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+                panic!("PostgreSQL is required in CI ({admin}): {e}")
+            }
+            Err(e) => {
+                eprintln!("skipping the PostgreSQL variant: {admin} is not reachable ({e})");
+                return None;
+            }
+        }
+        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+        Some(TestDb {
+            url: format!("{base}/{name}"),
+            _dir: None,
+            postgres: Some((admin, name)),
+        })
+    }
+
+    pub async fn open(&self, timezone: &str) -> App {
+        App::open(&self.url, Some(timezone))
+            .await
+            .expect("open the ledger")
+    }
+}
+
+async fn admin_execute(admin: &str, sql: &str) -> Result<(), String> {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(admin)
+        .await
+        .map_err(|e| e.to_string())?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+        .execute(&mut conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = self.postgres.take() {
+            // Drop runs inside the test's runtime; use a thread with its own.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                if let Err(e) = rt.block_on(admin_execute(&admin, &sql)) {
+                    eprintln!("could not drop test database {name}: {e}");
+                }
+            })
+            .join();
+        }
+    }
+}
+
+/// Runs one async test body against SQLite and against PostgreSQL:
+/// `both_stores!(name)` for `async fn name(db: &TestDb)`.
+#[macro_export]
+macro_rules! both_stores {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let db = $crate::common::TestDb::sqlite();
+                super::$name(&db).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(db) = $crate::common::TestDb::postgres().await {
+                    super::$name(&db).await;
+                }
+            }
+        }
+    )*};
+}
+
+pub const CATALOG: &str = r#"
+[[provider]]
+identifier = "openai-prod"
+name = "OpenAI (production key)"
+adapter_type = "openai"
+
+[[provider]]
+identifier = "openai-research"
+name = "OpenAI (research key)"
+adapter_type = "openai"
+
+[[provider]]
+identifier = "deepl"
+name = "DeepL"
+adapter_type = "deepl"
+
+[[model]]
+identifier = "gpt-4o"
+name = "GPT-4o"
+provider = "openai-prod"
+model_id = "gpt-4o"
+input_price = "250"
+output_price = "1000"
+
+[[model]]
+identifier = "gpt-4o-research"
+name = "GPT-4o (research)"
+provider = "openai-research"
+model_id = "gpt-4o"
+input_price = "250"
+output_price = "1000"
+
+[[model]]
+identifier = "gpt-4o-mini"
+name = "GPT-4o mini"
+provider = "openai-prod"
+model_id = "gpt-4o-mini"
+input_price = "15"
+output_price = "60"
+cache_read_price = "7.5"
+
+[[configuration]]
+identifier = "chat-default"
+name = "Default chat"
+model = "gpt-4o"
+
+[[task]]
+identifier = "summarize-page"
+name = "Summarize a page"
+configuration = "chat-default"
+"#;
+
+pub async fn with_catalog(app: &App) {
+    app.apply_catalog(&CatalogFile::parse(CATALOG).unwrap())
+        .await
+        .unwrap();
+}
+
+/// A server on a free loopback port, stopped when dropped.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub app: Arc<App>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl TestServer {
+    pub async fn start(app: App) -> TestServer {
+        let app = Arc::new(app);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(llm_ledger::http::serve(app.clone(), listener, async {
+            let _ = stopped.await;
+        }));
+        TestServer {
+            addr,
+            app,
+            stop: Some(stop),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Sum of requests, tokens and cost over all stored rows.
+pub async fn totals(app: &App) -> (i64, i64, String) {
+    let today = app.today();
+    let rows = app.usage_rows(today.plus(-4000), today).await.unwrap();
+    let requests = rows.iter().map(|r| r.requests).sum();
+    let tokens = rows.iter().map(|r| r.counts.tokens()).sum();
+    let cost: llm_ledger::domain::Money = rows.iter().map(|r| r.cost).sum();
+    (requests, tokens, cost.to_string())
+}

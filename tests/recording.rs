@@ -1,0 +1,473 @@
+//! Recording usage through the library API, on both stores (SPEC §3).
+
+mod common;
+
+use chrono::{DateTime, Utc};
+use llm_ledger::app::{App, AppError, CatalogFile};
+use llm_ledger::domain::{Day, Money, RejectReason, ServiceType, UsageRecord};
+
+use common::{TestDb, totals, with_catalog};
+
+fn chat(model: &str, prompt: i64, completion: i64) -> UsageRecord {
+    let mut r = UsageRecord::new(ServiceType::Chat);
+    r.model = Some(model.into());
+    r.counts.prompt_tokens = prompt;
+    r.counts.completion_tokens = completion;
+    r
+}
+
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+}
+
+async fn costs_by_model(app: &App) -> Vec<(Option<String>, String)> {
+    let today = app.today();
+    app.usage_rows(today.plus(-4000), today)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.model, r.cost.to_string()))
+        .collect()
+}
+
+async fn set_price(app: &App, input: &str, output: &str) {
+    let text = common::CATALOG
+        .replacen(
+            "input_price = \"250\"",
+            &format!("input_price = \"{input}\""),
+            1,
+        )
+        .replacen(
+            "output_price = \"1000\"",
+            &format!("output_price = \"{output}\""),
+            1,
+        );
+    app.apply_catalog(&CatalogFile::parse(&text).unwrap())
+        .await
+        .unwrap();
+}
+
+async fn cost_is_exact_and_captured_at_call_time(db: &TestDb) {
+    let app = db.open("UTC").await;
+    with_catalog(&app).await;
+    let outcome = app.record(vec![chat("gpt-4o", 1234, 567)]).await.unwrap();
+    assert_eq!(outcome.recorded, 1);
+    assert_eq!(totals(&app).await.2, "0.008755");
+
+    // A later price change leaves the recorded cost alone; new calls use it.
+    set_price(&app, "500", "2000").await;
+    assert_eq!(totals(&app).await.2, "0.008755");
+    let mut yesterday = chat("gpt-4o", 1234, 567);
+    yesterday.occurred_at = Some(Utc::now() - chrono::Duration::days(1));
+    app.record(vec![yesterday]).await.unwrap();
+    let costs = costs_by_model(&app).await;
+    assert_eq!(
+        costs,
+        vec![
+            (Some("gpt-4o".into()), "0.017510".into()),
+            (Some("gpt-4o".into()), "0.008755".into())
+        ]
+    );
+    assert_eq!(totals(&app).await, (2, 3602, "0.026265".into()));
+}
+
+async fn cached_tokens_are_priced_at_their_own_rate(db: &TestDb) {
+    let app = db.open("UTC").await;
+    with_catalog(&app).await;
+    let mut r = chat("gpt-4o-mini", 1_000_000, 100_000);
+    r.counts.cache_read_tokens = 400_000;
+    app.record(vec![r]).await.unwrap();
+    assert_eq!(totals(&app).await, (1, 1_100_000, "0.180000".into()));
+}
+
+async fn specialized_services_cost_zero_unless_reported(db: &TestDb) {
+    let app = db.open("UTC").await;
+    with_catalog(&app).await;
+    let mut translation = UsageRecord::new(ServiceType::Translation);
+    translation.provider = Some("deepl".into());
+    translation.counts.characters = 1000;
+    app.record(vec![translation.clone()]).await.unwrap();
+    let today = app.today();
+    let rows = app.usage_rows(today, today).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        (rows[0].requests, rows[0].counts.characters, rows[0].cost),
+        (1, 1000, Money::ZERO)
+    );
+    assert_eq!(rows[0].service, ServiceType::Translation);
+
+    // A reported cost is kept as given, also for specialized services.
+    translation.cost_usd = Some(Money::parse_usd("0.02").unwrap());
+    app.record(vec![translation]).await.unwrap();
+    assert_eq!(totals(&app).await, (2, 0, "0.020000".into()));
+}
+
+async fn sub_calls_add_tokens_and_cost_but_no_request(db: &TestDb) {
+    let app = db.open("UTC").await;
+    with_catalog(&app).await;
+    let mut sub = chat("gpt-4o", 1234, 567);
+    sub.counts_as_request = false;
+    app.record(vec![chat("gpt-4o", 1234, 567), sub])
+        .await
+        .unwrap();
+    assert_eq!(totals(&app).await, (1, 3602, "0.017510".into()));
+}
+
+async fn unknown_names_are_discovered_and_usage_kept(db: &TestDb) {
+    let app = db.open("UTC").await;
+    with_catalog(&app).await;
+    let mut r = chat("llama3:8b", 500, 100);
+    r.provider = Some("ollama-local".into());
+    r.user = Some("newcomer".into());
+    r.configuration = Some("adhoc".into());
+    r.task = Some("triage".into());
+    r.source = Some("wiki".into());
+    app.record(vec![r.clone(), r]).await.unwrap();
+    assert_eq!(totals(&app).await, (2, 1200, "0.000000".into()));
+
+    let models = app.export_catalog().await.unwrap().models;
+    assert!(
+        models.iter().all(|m| m.identifier != "llama3:8b"),
+        "discovered models are not exported"
+    );
+    let today = app.today();
+    let row = &app.usage_rows(today, today).await.unwrap()[0];
+    assert_eq!(row.provider, "ollama-local");
+    assert_eq!(row.model.as_deref(), Some("llama3:8b"));
+    assert_eq!(row.user.as_deref(), Some("newcomer"));
+    assert_eq!(row.configuration.as_deref(), Some("adhoc"));
+    assert_eq!(row.task.as_deref(), Some("triage"));
+    assert_eq!(row.source.as_deref(), Some("wiki"));
+    let users = app.users().await.unwrap();
+    assert!(
+        users
+            .iter()
+            .any(|u| u.username == "newcomer" && u.discovered)
+    );
+
+    // Once an administrator prices the discovered model, new calls cost money.
+    let priced = r#"
+[[provider]]
+identifier = "ollama-local"
+name = "Ollama"
+adapter_type = "ollama"
+
+[[model]]
+identifier = "llama3:8b"
+name = "Llama 3 8B"
+provider = "ollama-local"
+model_id = "llama3:8b"
+input_price = "100"
+output_price = "100"
+"#;
+    app.apply_catalog(&CatalogFile::parse(priced).unwrap())
+        .await
+        .unwrap();
+    let mut again = chat("llama3:8b", 500, 100);
+    again.provider = Some("ollama-local".into());
+    app.record(vec![again]).await.unwrap();
+    assert_eq!(totals(&app).await, (3, 1800, "0.000600".into()));
+}
+
+async fn a_model_is_matched_by_identifier_then_vendor_id(db: &TestDb) {
+    let app = db.open("UTC").await;
+    with_catalog(&app).await;
+    // "gpt-4o" is an identifier (openai-prod): matched without a provider.
+    app.record(vec![chat("gpt-4o", 10, 0)]).await.unwrap();
+    // With the research provider, the vendor model_id picks its own model.
+    let mut research = chat("gpt-4o", 10, 0);
+    research.provider = Some("openai-research".into());
+    app.record(vec![research]).await.unwrap();
+    let today = app.today();
+    let rows = app.usage_rows(today, today).await.unwrap();
+    let pairs: Vec<(String, Option<String>)> =
+        rows.into_iter().map(|r| (r.provider, r.model)).collect();
+    assert_eq!(
+        pairs,
+        vec![
+            ("openai-prod".into(), Some("gpt-4o".into())),
+            ("openai-research".into(), Some("gpt-4o-research".into())),
+        ]
+    );
+}
+
+async fn an_ambiguous_vendor_model_id_is_refused(db: &TestDb) {
+    let app = db.open("UTC").await;
+    // Two providers' models share the vendor id "shared-model", and no model
+    // has it as identifier.
+    let catalog = r#"
+[[provider]]
+identifier = "a"
+name = "A"
+adapter_type = "openai"
+[[provider]]
+identifier = "b"
+name = "B"
+adapter_type = "openai"
+[[model]]
+identifier = "a-model"
+name = "A model"
+provider = "a"
+model_id = "shared-model"
+input_price = "1"
+output_price = "1"
+[[model]]
+identifier = "b-model"
+name = "B model"
+provider = "b"
+model_id = "shared-model"
+input_price = "1"
+output_price = "1"
+"#;
+    app.apply_catalog(&CatalogFile::parse(catalog).unwrap())
+        .await
+        .unwrap();
+    let mut fine = chat("a-model", 1, 1);
+    fine.user = Some("should-not-exist".into());
+    let err = app
+        .record(vec![fine, chat("shared-model", 1, 1)])
+        .await
+        .unwrap_err();
+    match err {
+        AppError::Rejected(RejectReason::Invalid(errors)) => {
+            assert_eq!(errors.len(), 1);
+            assert_eq!((errors[0].index, errors[0].field.as_str()), (1, "model"));
+            assert!(errors[0].message.contains("a, b"), "{}", errors[0].message);
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(totals(&app).await.0, 0);
+    assert!(
+        app.users()
+            .await
+            .unwrap()
+            .iter()
+            .all(|u| u.username != "should-not-exist")
+    );
+}
+
+async fn a_batch_with_one_bad_record_stores_nothing(db: &TestDb) {
+    let app = db.open("UTC").await;
+    with_catalog(&app).await;
+    let bad_kinds: Vec<(&str, Box<dyn Fn(&mut UsageRecord)>)> = vec![
+        ("prompt_tokens", Box::new(|r| r.counts.prompt_tokens = -1)),
+        (
+            "completion_tokens",
+            Box::new(|r| r.counts.completion_tokens = 1_000_000_000),
+        ),
+        ("source", Box::new(|r| r.source = Some("s".repeat(65)))),
+        ("user", Box::new(|r| r.user = Some("bad\u{0}name".into()))),
+        (
+            "occurred_at",
+            Box::new(|r| r.occurred_at = Some(Utc::now() + chrono::Duration::hours(1))),
+        ),
+        (
+            "cache_read_tokens",
+            Box::new(|r| r.counts.cache_read_tokens = r.counts.prompt_tokens + 1),
+        ),
+        (
+            "cost_usd",
+            Box::new(|r| r.cost_usd = Some(Money::from_picos(-1))),
+        ),
+        (
+            "reservation_id",
+            Box::new(|r| r.reservation_id = Some("nope".into())),
+        ),
+    ];
+    for (field, spoil) in bad_kinds {
+        let mut batch: Vec<UsageRecord> = (0..50).map(|i| chat("gpt-4o", 100 + i, 10)).collect();
+        spoil(&mut batch[37]);
+        let err = app.record(batch).await.unwrap_err();
+        match err {
+            AppError::Rejected(RejectReason::Invalid(errors)) => {
+                assert_eq!(errors.len(), 1, "{field}: {errors:?}");
+                assert_eq!((errors[0].index, errors[0].field.as_str()), (37, field));
+            }
+            other => panic!("{field}: expected a refusal, got {other:?}"),
+        }
+    }
+    assert_eq!(totals(&app).await, (0, 0, "0.000000".into()));
+}
+
+async fn idempotency_keys_count_a_record_once(db: &TestDb) {
+    let app = db.open("UTC").await;
+    with_catalog(&app).await;
+    let keyed = |key: &str| {
+        let mut r = chat("gpt-4o", 1000, 0);
+        r.idempotency_key = Some(key.into());
+        r
+    };
+    let first = app
+        .record(vec![keyed("k1"), keyed("k2"), keyed("k1")])
+        .await
+        .unwrap();
+    assert_eq!((first.recorded, first.duplicates), (2, 1));
+    let again = app.record(vec![keyed("k2"), keyed("k3")]).await.unwrap();
+    assert_eq!((again.recorded, again.duplicates), (1, 1));
+    assert_eq!(totals(&app).await.0, 3);
+    // Keys are kept for the retention period: pruning now forgets none.
+    assert_eq!(app.prune_idempotency_keys().await.unwrap(), 0);
+    assert_eq!(app.record(vec![keyed("k1")]).await.unwrap().duplicates, 1);
+}
+
+async fn days_follow_the_ledgers_time_zone(db: &TestDb) {
+    let app = db.open("Europe/Berlin").await;
+    with_catalog(&app).await;
+    let cases = [
+        // Local midnight is 23:00 UTC in winter.
+        ("2026-11-20T22:59:59Z", "2026-11-20"),
+        ("2026-11-20T23:00:00Z", "2026-11-21"),
+        // 2026-03-29 has 23 hours in Berlin (22:00 UTC ends it).
+        ("2026-03-28T23:00:00Z", "2026-03-29"),
+        ("2026-03-29T21:59:59Z", "2026-03-29"),
+        ("2026-03-29T22:00:00Z", "2026-03-30"),
+        // 2026-10-25 has 25 hours (23:00 UTC ends it).
+        ("2026-10-25T22:30:00Z", "2026-10-25"),
+        ("2026-10-25T23:00:00Z", "2026-10-26"),
+    ];
+    for (instant, _) in cases {
+        let mut r = chat("gpt-4o", 1, 0);
+        r.occurred_at = Some(at(instant));
+        app.record(vec![r]).await.unwrap();
+    }
+    let from = Day::parse("2026-03-01").unwrap();
+    let to = Day::parse("2026-11-30").unwrap();
+    let days: Vec<(String, i64)> = app
+        .usage_rows(from, to)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.day.to_string(), r.requests))
+        .collect();
+    assert_eq!(
+        days,
+        vec![
+            ("2026-03-29".into(), 2),
+            ("2026-03-30".into(), 1),
+            ("2026-10-25".into(), 1),
+            ("2026-10-26".into(), 1),
+            ("2026-11-20".into(), 1),
+            ("2026-11-21".into(), 1),
+        ]
+    );
+    drop(app);
+    // The zone is fixed at creation: naming another one is an error naming it.
+    let err = App::open(&db.url, Some("UTC"))
+        .await
+        .err()
+        .expect("a mismatch is refused");
+    assert!(err.to_string().contains("Europe/Berlin"), "{err}");
+    assert_eq!(
+        App::open(&db.url, None).await.unwrap().timezone().name(),
+        "Europe/Berlin"
+    );
+}
+
+async fn the_catalog_file_applies_idempotently_and_round_trips(db: &TestDb) {
+    let app = db.open("UTC").await;
+    let file = CatalogFile::parse(common::CATALOG).unwrap();
+    let first = app.apply_catalog(&file).await.unwrap();
+    assert_eq!((first.created, first.updated, first.unchanged), (8, 0, 0));
+    let second = app.apply_catalog(&file).await.unwrap();
+    assert_eq!(
+        (second.created, second.updated, second.unchanged),
+        (0, 0, 8)
+    );
+    let exported = app.export_catalog().await.unwrap();
+    let text = exported.to_toml().unwrap();
+    let reapplied = app
+        .apply_catalog(&CatalogFile::parse(&text).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        (reapplied.created, reapplied.updated, reapplied.unchanged),
+        (0, 0, 8)
+    );
+    assert_eq!(CatalogFile::parse(&text).unwrap(), exported);
+
+    // Into a fresh database, the export recreates the same catalog.
+    let other = TestDb::sqlite();
+    let copy = other.open("UTC").await;
+    copy.apply_catalog(&exported).await.unwrap();
+    assert_eq!(copy.export_catalog().await.unwrap(), exported);
+
+    // A changed price is one update.
+    let changed =
+        common::CATALOG.replace("cache_read_price = \"7.5\"", "cache_read_price = \"7.25\"");
+    let third = app
+        .apply_catalog(&CatalogFile::parse(&changed).unwrap())
+        .await
+        .unwrap();
+    assert_eq!((third.created, third.updated, third.unchanged), (0, 1, 7));
+}
+
+async fn users_tokens_and_budgets(db: &TestDb) {
+    use llm_ledger::domain::{Budget, Role, Scope};
+    let app = db.open("UTC").await;
+    assert!(app.ensure_initial_admin().await.unwrap().is_some());
+    assert!(app.ensure_initial_admin().await.unwrap().is_none());
+    app.create_user("anna", Some("Anna"), Role::Member, Some("hunter2hunter2"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        app.create_user("anna", None, Role::Member, None).await,
+        Err(AppError::Conflict(_))
+    ));
+    assert!(
+        app.verify_login("anna", "hunter2hunter2")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(app.verify_login("anna", "wrong").await.unwrap().is_none());
+    app.set_password("anna", "another-password").await.unwrap();
+    assert!(
+        app.verify_login("anna", "another-password")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    app.set_role("anna", Role::Admin).await.unwrap();
+    assert!(matches!(
+        app.set_role("nobody", Role::Admin).await,
+        Err(AppError::NotFound(_))
+    ));
+
+    let budget = Budget {
+        max_cost_per_month: Money::parse_usd("25").unwrap(),
+        max_requests_per_day: 100,
+        enforced: true,
+        ..Budget::default()
+    };
+    app.set_budget("anna", &budget).await.unwrap();
+    assert_eq!(app.budget("anna").await.unwrap(), Some(budget));
+    assert!(matches!(
+        app.set_budget("nobody", &budget).await,
+        Err(AppError::NotFound(_))
+    ));
+
+    let (token, secret) = app.create_token("ci", Scope::Ingest).await.unwrap();
+    assert_eq!(
+        app.authenticate(&secret).await.unwrap().map(|t| t.id),
+        Some(token.id)
+    );
+    assert!(app.authenticate("llmledger_wrong").await.unwrap().is_none());
+    app.revoke_token("ci").await.unwrap();
+    assert!(app.authenticate(&secret).await.unwrap().is_none());
+    assert!(app.tokens().await.unwrap()[0].revoked);
+}
+
+both_stores!(
+    cost_is_exact_and_captured_at_call_time,
+    cached_tokens_are_priced_at_their_own_rate,
+    specialized_services_cost_zero_unless_reported,
+    sub_calls_add_tokens_and_cost_but_no_request,
+    unknown_names_are_discovered_and_usage_kept,
+    a_model_is_matched_by_identifier_then_vendor_id,
+    an_ambiguous_vendor_model_id_is_refused,
+    a_batch_with_one_bad_record_stores_nothing,
+    idempotency_keys_count_a_record_once,
+    days_follow_the_ledgers_time_zone,
+    the_catalog_file_applies_idempotently_and_round_trips,
+    users_tokens_and_budgets,
+);
