@@ -249,7 +249,8 @@ output_price = "1"
 async fn a_batch_with_one_bad_record_stores_nothing(db: &TestDb) {
     let app = db.open("UTC").await;
     with_catalog(&app).await;
-    let bad_kinds: Vec<(&str, Box<dyn Fn(&mut UsageRecord)>)> = vec![
+    type Spoil = Box<dyn Fn(&mut UsageRecord)>;
+    let bad_kinds: Vec<(&str, Spoil)> = vec![
         ("prompt_tokens", Box::new(|r| r.counts.prompt_tokens = -1)),
         (
             "completion_tokens",

@@ -15,19 +15,24 @@ fn usd(text: &str) -> Result<Money, String> {
 pub enum BudgetCommand {
     /// Set a user's ceilings. Only the given ones change; 0 = unlimited.
     Set {
+        /// The user whose budget to set.
         username: String,
+        /// Requests per day (midnight to midnight in the ledger's time zone).
         #[arg(long, value_name = "N")]
         max_requests_per_day: Option<i64>,
+        /// Prompt + completion tokens per day.
         #[arg(long, value_name = "N")]
         max_tokens_per_day: Option<i64>,
-        /// US dollars, e.g. 2.50.
+        /// Cost per day in US dollars, e.g. 2.50.
         #[arg(long, value_name = "USD", value_parser = usd)]
         max_cost_per_day: Option<Money>,
+        /// Requests per calendar month.
         #[arg(long, value_name = "N")]
         max_requests_per_month: Option<i64>,
+        /// Prompt + completion tokens per calendar month.
         #[arg(long, value_name = "N")]
         max_tokens_per_month: Option<i64>,
-        /// US dollars, e.g. 25.
+        /// Cost per calendar month in US dollars, e.g. 25.
         #[arg(long, value_name = "USD", value_parser = usd)]
         max_cost_per_month: Option<Money>,
         /// Whether the ceilings are checked (default for a new budget: true).
@@ -35,7 +40,10 @@ pub enum BudgetCommand {
         enforced: Option<bool>,
     },
     /// Show a user's ceilings with today's and this month's usage.
-    Show { username: String },
+    Show {
+        /// The user whose budget to show.
+        username: String,
+    },
 }
 
 pub async fn run(app: &App, cmd: BudgetCommand) -> Result<()> {

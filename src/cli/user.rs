@@ -30,6 +30,7 @@ pub enum UserCommand {
     /// Set a user's password: read from standard input with
     /// --password-stdin, otherwise a random one is generated and printed.
     Passwd {
+        /// The user whose password to set.
         username: String,
         /// Read the password from the first line of standard input.
         #[arg(long)]
@@ -37,6 +38,7 @@ pub enum UserCommand {
     },
     /// Change a user's role.
     SetRole {
+        /// The user whose role to change.
         username: String,
         /// admin or member.
         role: Role,

@@ -231,3 +231,72 @@ pub async fn totals(app: &App) -> (i64, i64, String) {
     let cost: llm_ledger::domain::Money = rows.iter().map(|r| r.cost).sum();
     (requests, tokens, cost.to_string())
 }
+
+/// The `llm-ledger` binary, with a database and time zone set.
+pub fn cli(db_url: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_llm-ledger"));
+    cmd.env("LLM_LEDGER_DATABASE_URL", db_url)
+        .env("LLM_LEDGER_TIMEZONE", "UTC")
+        .env_remove("RUST_LOG");
+    cmd
+}
+
+/// Runs the binary; returns stdout, panicking with stderr on failure.
+pub fn run_ok(cmd: &mut std::process::Command) -> String {
+    let out = cmd.output().expect("run llm-ledger");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A `serve` process on a free loopback port, killed when dropped.
+pub struct ServeProcess {
+    pub child: std::process::Child,
+    pub base: String,
+    /// What it printed before it started serving (e.g. the admin password).
+    pub banner: Vec<String>,
+}
+
+impl ServeProcess {
+    // The child is killed and waited for in `Drop`, also when a test fails.
+    #[allow(clippy::zombie_processes)]
+    pub fn start(db_url: &str) -> ServeProcess {
+        use std::io::BufRead;
+        let mut child = cli(db_url)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start serve");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let mut banner = Vec::new();
+        loop {
+            let line = lines
+                .next()
+                .expect("serve printed its address")
+                .expect("read stdout");
+            if let Some(rest) = line.split("is serving ").nth(1) {
+                let base = rest.split_whitespace().next().unwrap().to_string();
+                // Keep draining stdout so the child never blocks on a full pipe.
+                std::thread::spawn(move || for _ in lines {});
+                return ServeProcess {
+                    child,
+                    base,
+                    banner,
+                };
+            }
+            banner.push(line);
+        }
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,222 @@
+//! The command line as scripts use it (SPEC §7), on both stores.
+
+mod common;
+
+use std::io::Write;
+
+use common::{CATALOG, ServeProcess, TestDb, cli, run_ok};
+
+async fn catalog_apply_is_idempotent_and_export_round_trips(db: &TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("catalog.toml");
+    std::fs::write(&file, CATALOG).unwrap();
+    let out = run_ok(cli(&db.url).args(["catalog", "apply"]).arg(&file));
+    assert!(out.contains("8 created, 0 updated, 0 unchanged"), "{out}");
+    let out = run_ok(cli(&db.url).args(["catalog", "apply"]).arg(&file));
+    assert!(out.contains("0 created, 0 updated, 8 unchanged"), "{out}");
+
+    let exported = dir.path().join("exported.toml");
+    run_ok(cli(&db.url).args(["catalog", "export"]).arg(&exported));
+    let out = run_ok(cli(&db.url).args(["catalog", "apply"]).arg(&exported));
+    assert!(out.contains("0 created, 0 updated, 8 unchanged"), "{out}");
+    assert_eq!(
+        run_ok(cli(&db.url).args(["catalog", "export"])),
+        std::fs::read_to_string(&exported).unwrap()
+    );
+
+    // A bad file names the field and changes nothing.
+    std::fs::write(
+        &file,
+        CATALOG.replace("output_price = \"60\"", "output_price = \"sixty\""),
+    )
+    .unwrap();
+    let out = cli(&db.url)
+        .args(["catalog", "apply"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("model[2].output_price"), "{stderr}");
+}
+
+async fn users_tokens_and_budgets_from_the_command_line(db: &TestDb) {
+    let mut add = cli(&db.url)
+        .args([
+            "user",
+            "add",
+            "anna",
+            "--admin",
+            "--display-name",
+            "Anna A.",
+            "--password-stdin",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    add.stdin
+        .take()
+        .unwrap()
+        .write_all(b"a-long-password\n")
+        .unwrap();
+    assert!(add.wait().unwrap().success());
+    let list = run_ok(cli(&db.url).args(["user", "list"]));
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("anna") && l.contains("Anna A.") && l.contains("admin")),
+        "{list}"
+    );
+    run_ok(cli(&db.url).args(["user", "set-role", "anna", "member"]));
+    assert!(
+        run_ok(cli(&db.url).args(["user", "list"]))
+            .lines()
+            .any(|l| l.starts_with("anna") && l.contains("member"))
+    );
+
+    let out = run_ok(cli(&db.url).args(["token", "create", "ci", "--scope", "ingest"]));
+    let secret = out.lines().last().unwrap();
+    assert!(
+        secret.starts_with("llmledger_") && !secret.contains(' '),
+        "{out}"
+    );
+    let list = run_ok(cli(&db.url).args(["token", "list"]));
+    assert!(
+        list.contains("ci") && list.contains("ingest") && !list.contains(secret),
+        "{list}"
+    );
+    run_ok(cli(&db.url).args(["token", "revoke", "ci"]));
+    assert!(run_ok(cli(&db.url).args(["token", "list"])).contains("revoked"));
+    let bad = cli(&db.url)
+        .args(["token", "create", "x", "--scope", "root"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+
+    run_ok(cli(&db.url).args([
+        "budget",
+        "set",
+        "anna",
+        "--max-requests-per-day",
+        "100",
+        "--max-cost-per-month",
+        "25.50",
+        "--enforced",
+        "true",
+    ]));
+    let show = run_ok(cli(&db.url).args(["budget", "show", "anna"]));
+    assert!(
+        show.contains("requests per day") && show.contains("100"),
+        "{show}"
+    );
+    assert!(show.contains("$25.500000"), "{show}");
+    let missing = cli(&db.url)
+        .args(["budget", "show", "nobody"])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("\"nobody\" does not exist"));
+}
+
+async fn import_validates_everything_first_then_records(db: &TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("usage.jsonl");
+    let mut lines: Vec<String> = (0..2500)
+        .map(|i| format!(r#"{{"service":"chat","provider":"p","model":"m","prompt_tokens":{i},"idempotency_key":"imp-{i}"}}"#))
+        .collect();
+    lines[1700] = r#"{"service":"chat","provider":"p","prompt_tokens":-1}"#.into();
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let out = cli(&db.url).args(["import"]).arg(&file).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("usage.jsonl:1701: prompt_tokens"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing was imported"), "{stderr}");
+
+    lines[1700] = r#"{"service":"chat","provider":"p","model":"m","prompt_tokens":1700,"idempotency_key":"imp-1700"}"#.into();
+    lines.insert(10, String::new());
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let out = run_ok(cli(&db.url).args(["import"]).arg(&file));
+    assert!(
+        out.contains("Imported 2500 records") && out.contains("2500 recorded"),
+        "{out}"
+    );
+    // Re-running is safe: every record carries an idempotency key.
+    let out = run_ok(cli(&db.url).args(["import"]).arg(&file));
+    assert!(out.contains("0 recorded, 2500 duplicates"), "{out}");
+}
+
+async fn serve_creates_the_first_admin_once(db: &TestDb) {
+    let first = ServeProcess::start(&db.url);
+    let banner = first.banner.join("\n");
+    assert!(banner.contains("\"admin\""), "{banner}");
+    let password = first.banner[1].trim().to_string();
+    drop(first);
+    let second = ServeProcess::start(&db.url);
+    assert!(second.banner.is_empty(), "{:?}", second.banner);
+    let health = reqwest::get(format!("{}/healthz", second.base))
+        .await
+        .unwrap();
+    assert!(health.status().is_success());
+    let app = db.open("UTC").await;
+    assert!(
+        app.verify_login("admin", &password)
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+async fn a_time_zone_mismatch_names_the_databases_zone(db: &TestDb) {
+    run_ok(cli(&db.url).args(["--timezone", "Asia/Tokyo", "migrate"]));
+    let out = cli(&db.url)
+        .args(["--timezone", "Europe/Berlin", "migrate"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("Asia/Tokyo"), "{stderr}");
+    let out = cli(&db.url)
+        .env_remove("LLM_LEDGER_TIMEZONE")
+        .args(["migrate"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Asia/Tokyo"));
+    let bad = cli(&db.url)
+        .args(["--timezone", "Mars/Base", "migrate"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("Mars/Base"));
+}
+
+both_stores!(
+    catalog_apply_is_idempotent_and_export_round_trips,
+    users_tokens_and_budgets_from_the_command_line,
+    import_validates_everything_first_then_records,
+    serve_creates_the_first_admin_once,
+    a_time_zone_mismatch_names_the_databases_zone,
+);
+
+#[test]
+fn every_argument_is_documented_in_help() {
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["budget", "set", "--help"],
+        vec!["user", "add", "--help"],
+        vec!["token", "create", "--help"],
+        vec!["catalog", "apply", "--help"],
+        vec!["import", "--help"],
+    ] {
+        let out = run_ok(cli("sqlite://unused.db").args(&args));
+        assert!(out.contains("Usage:"), "{args:?}: {out}");
+    }
+    let help = run_ok(cli("sqlite://unused.db").args(["--help"]));
+    for command in [
+        "serve", "migrate", "import", "catalog", "user", "token", "budget",
+    ] {
+        assert!(help.contains(command), "{command} missing from --help");
+    }
+}
