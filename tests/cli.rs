@@ -191,7 +191,62 @@ async fn a_time_zone_mismatch_names_the_databases_zone(db: &TestDb) {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("Mars/Base"));
 }
 
+async fn report_prints_tables_json_and_csv(db: &TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("catalog.toml");
+    std::fs::write(&catalog, CATALOG).unwrap();
+    run_ok(cli(&db.url).args(["catalog", "apply"]).arg(&catalog));
+    run_ok(cli(&db.url).args(["user", "add", "anna", "--display-name", "Anna"]));
+    run_ok(cli(&db.url).args(["budget", "set", "anna", "--max-cost-per-month", "0.01"]));
+    let usage = dir.path().join("usage.jsonl");
+    std::fs::write(
+        &usage,
+        concat!(
+            r#"{"service":"chat","model":"gpt-4o","user":"anna","prompt_tokens":10000,"completion_tokens":1000}"#,
+            "\n",
+            r#"{"service":"translation","provider":"deepl","characters":1000,"source":"wiki"}"#,
+        ),
+    )
+    .unwrap();
+    run_ok(cli(&db.url).arg("import").arg(&usage));
+
+    let csv = run_ok(cli(&db.url).args(["report", "--range", "7d", "--format", "csv"]));
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 8, "{csv}");
+    assert_eq!(lines[0], "date,cost_usd,requests,tokens");
+    assert!(lines[7].ends_with(",0.035000,2,11000"), "{csv}");
+
+    let json: serde_json::Value =
+        serde_json::from_str(&run_ok(cli(&db.url).args(["report", "--format", "json"]))).unwrap();
+    assert_eq!(json["range"], "30d");
+    assert_eq!(json["kpis"]["requests"], 2);
+    assert_eq!(json["users"][0]["budget"]["percent"], 350.0);
+
+    let table = run_ok(cli(&db.url).args(["report", "--range", "month"]));
+    for expected in [
+        "~$0.04",
+        "11,000",
+        "Anna",
+        "system",
+        "unattributed",
+        "~$0.04 of ~$0.01 (350.0%)",
+        "no budget set",
+        "DeepL",
+    ] {
+        assert!(
+            table.contains(expected),
+            "{expected:?} missing from:\n{table}"
+        );
+    }
+    let bad = cli(&db.url)
+        .args(["report", "--range", "week"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+}
+
 both_stores!(
+    report_prints_tables_json_and_csv,
     catalog_apply_is_idempotent_and_export_round_trips,
     users_tokens_and_budgets_from_the_command_line,
     import_validates_everything_first_then_records,

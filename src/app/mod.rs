@@ -1,6 +1,7 @@
 //! The application facade: the one place that holds the rules which need
 //! storage. The CLI, the HTTP layer and embedding programs all call `App`.
 
+mod analytics;
 pub mod catalog_file;
 mod commit;
 mod error;
@@ -14,11 +15,12 @@ use chrono_tz::Tz;
 
 use crate::domain::day::{parse_timezone, system_timezone};
 use crate::domain::{
-    ApiToken, Budget, Day, FieldError, RejectReason, Role, Scope, UsageRecord, User,
+    ApiToken, Budget, Day, FieldError, RejectReason, Role, Scope, Totals, UsageRecord, User,
 };
 use crate::secrets;
 use crate::store::{self, BatchOutcome, NewUser, PreparedRecord, Store, UsageRow};
 
+pub use analytics::{Listed, NO_MODEL, SYSTEM, UNATTRIBUTED};
 pub use catalog_file::{ApplySummary, CatalogFile};
 pub use commit::Committer;
 pub use error::{AppError, AppResult};
@@ -341,40 +343,9 @@ fn hash_new_password(password: &str) -> AppResult<String> {
     secrets::hash_password(password).map_err(AppError::Internal)
 }
 
-/// Requests, tokens and cost over some days.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Totals {
-    pub requests: i64,
-    pub tokens: i64,
-    pub cost: crate::domain::Money,
-}
-
 /// A user's usage today and this calendar month.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct UserUsage {
     pub today: Totals,
     pub month: Totals,
-}
-
-impl App {
-    /// A user's usage today and this month, in the ledger's time zone.
-    pub async fn user_usage(&self, username: &str) -> AppResult<UserUsage> {
-        let today = self.today();
-        let mut usage = UserUsage::default();
-        for row in self.store.usage_rows(today.month_start(), today).await? {
-            if row.user.as_deref() != Some(username) {
-                continue;
-            }
-            let add = |t: &mut Totals| {
-                t.requests += row.requests;
-                t.tokens += row.counts.tokens();
-                t.cost += row.cost;
-            };
-            add(&mut usage.month);
-            if row.day == today {
-                add(&mut usage.today);
-            }
-        }
-        Ok(usage)
-    }
 }

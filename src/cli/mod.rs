@@ -3,6 +3,7 @@
 mod budget;
 mod catalog;
 mod import;
+mod report;
 mod serve;
 mod token;
 mod user;
@@ -45,6 +46,8 @@ pub enum Command {
     Migrate,
     /// Bulk-load usage records from a JSON Lines file (one record per line).
     Import(import::ImportArgs),
+    /// Analytics in the terminal: KPIs, trend, breakdowns, users and budgets.
+    Report(report::ReportArgs),
     /// Apply or export the catalog file (providers, models, configurations, tasks).
     #[command(subcommand)]
     Catalog(catalog::CatalogCommand),
@@ -75,6 +78,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Import(args) => import::run(&app, args).await,
+        Command::Report(args) => report::run(&app, args).await,
         Command::Catalog(cmd) => catalog::run(&app, cmd).await,
         Command::User(cmd) => user::run(&app, cmd).await,
         Command::Token(cmd) => token::run(&app, cmd).await,

@@ -51,4 +51,14 @@ impl Token {
             ))
         }
     }
+
+    pub fn require_read(&self) -> Result<(), ApiError> {
+        if self.0.scope.may_read() {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(
+                "this token's scope may not read (needs read or admin)",
+            ))
+        }
+    }
 }

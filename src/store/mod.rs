@@ -14,7 +14,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    ApiToken, Budget, Configuration, Day, FieldError, Model, Provider, Role, Scope, Task, User,
+    ApiToken, Budget, Configuration, Day, FieldError, Model, Money, Provider, Role, Scope, Task,
+    Totals, User,
 };
 
 pub use resolve::{PreparedRecord, UsageRow};
@@ -37,6 +38,56 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A dimension of the per-day rollups that analytics read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Dimension {
+    /// All usage of a day (item 0).
+    Total,
+    Provider,
+    Model,
+    /// Items are service codes.
+    Service,
+    Source,
+    User,
+    Configuration,
+    Task,
+}
+
+impl Dimension {
+    pub const ALL: [Dimension; 8] = [
+        Dimension::Total,
+        Dimension::Provider,
+        Dimension::Model,
+        Dimension::Service,
+        Dimension::Source,
+        Dimension::User,
+        Dimension::Configuration,
+        Dimension::Task,
+    ];
+
+    /// The code stored in `usage_rollup.dim`.
+    pub fn code(self) -> i16 {
+        match self {
+            Dimension::Total => 0,
+            Dimension::Provider => 1,
+            Dimension::Model => 2,
+            Dimension::Service => 3,
+            Dimension::Source => 4,
+            Dimension::User => 5,
+            Dimension::Configuration => 6,
+            Dimension::Task => 7,
+        }
+    }
+}
+
+/// A catalog record as analytics name it: its id, key and human label.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Label {
+    pub id: i64,
+    pub key: String,
+    pub label: String,
+}
 
 /// What a batch of usage records did once committed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -121,6 +172,18 @@ pub trait Store: Send + Sync + 'static {
     async fn usage_rows(&self, from: Day, to: Day) -> StoreResult<Vec<UsageRow>>;
     /// Whether any usage is stored.
     async fn has_usage(&self) -> StoreResult<bool>;
+
+    /// Sums of one rollup dimension over the days `from..=to`, per item.
+    async fn rollup(&self, dim: Dimension, from: Day, to: Day) -> StoreResult<Vec<(i64, Totals)>>;
+    /// Totals per day over `from..=to`; days without usage are absent.
+    async fn daily_totals(&self, from: Day, to: Day) -> StoreResult<Vec<(Day, Totals)>>;
+    /// Requests on models without a price (discovered, not yet priced).
+    async fn unpriced_requests(&self, from: Day, to: Day) -> StoreResult<i64>;
+    /// Keys and labels of the records of a dimension with records
+    /// (provider, model, source, user, configuration, task).
+    async fn labels(&self, dim: Dimension) -> StoreResult<Vec<Label>>;
+    /// Enforced monthly cost ceilings: (user id, limit).
+    async fn monthly_cost_limits(&self) -> StoreResult<Vec<(i64, Money)>>;
 }
 
 /// Opens the store a URL names: `sqlite://PATH` (created when missing) or

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use crate::domain::{Counts, Day, FieldError, Money, Pricing, ServiceType, UsageRecord};
+use crate::domain::{Counts, Day, FieldError, Money, Pricing, ServiceType, Totals, UsageRecord};
 
 /// The provider of a discovered model reported without one.
 pub const UNKNOWN_PROVIDER: &str = "unknown";
@@ -408,6 +408,38 @@ pub fn merge(
         outcomes.push(outcome);
     }
     (deltas, outcomes)
+}
+
+/// The key of a rollup row: dimension code, day, item.
+pub type RollupKey = (i16, i32, i64);
+
+/// What a group's aggregate deltas add to each rollup row, in key order.
+pub fn rollups(deltas: &BTreeMap<AggregateKey, Amounts>) -> BTreeMap<RollupKey, Totals> {
+    use crate::store::Dimension as D;
+    let mut out: BTreeMap<RollupKey, Totals> = BTreeMap::new();
+    for (k, a) in deltas {
+        let totals = Totals {
+            requests: a.requests,
+            tokens: a.counts.tokens(),
+            cost: a.cost,
+        };
+        for dim in D::ALL {
+            let item = match dim {
+                D::Total => 0,
+                D::Provider => k.provider,
+                D::Model => k.model,
+                D::Service => i64::from(k.service),
+                D::Source => k.source,
+                D::User => k.user,
+                D::Configuration => k.configuration,
+                D::Task => k.task,
+            };
+            out.entry((dim.code(), k.day, item))
+                .or_default()
+                .add(&totals);
+        }
+    }
+    out
 }
 
 /// One stored aggregate row with names, for reports and tests.

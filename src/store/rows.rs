@@ -4,10 +4,10 @@
 use chrono::{DateTime, Utc};
 
 use super::resolve::{ModelRef, UsageRow};
-use super::{StoreError, StoreResult, UserRecord};
+use super::{Label, StoreError, StoreResult, UserRecord};
 use crate::domain::{
     ApiToken, Budget, Configuration, Counts, DailyLimits, Day, Model, Money, Price, Pricing,
-    Provider, ServiceType, Task, User,
+    Provider, ServiceType, Task, Totals, User,
 };
 
 /// Column access by position, as both drivers offer it.
@@ -188,4 +188,37 @@ pub fn sort_usage_rows(rows: &mut [UsageRow]) {
                 &b.source,
             ))
     });
+}
+
+fn totals(r: &dyn Columns, first: usize) -> StoreResult<Totals> {
+    Ok(Totals {
+        requests: r.int(first)?,
+        tokens: r.int(first + 1)?,
+        cost: Money::from_picos(r.int(first + 2)?),
+    })
+}
+
+/// `item, requests, tokens, cost`.
+pub fn item_totals(r: &dyn Columns) -> StoreResult<(i64, Totals)> {
+    Ok((r.int(0)?, totals(r, 1)?))
+}
+
+/// `day, requests, tokens, cost`.
+pub fn day_totals(r: &dyn Columns) -> StoreResult<(Day, Totals)> {
+    let day = i32::try_from(r.int(0)?).map_err(|_| corrupt("day"))?;
+    Ok((Day::from_number(day), totals(r, 1)?))
+}
+
+/// `id, key, label`.
+pub fn label(r: &dyn Columns) -> StoreResult<Label> {
+    Ok(Label {
+        id: r.int(0)?,
+        key: r.text(1)?,
+        label: r.text(2)?,
+    })
+}
+
+/// `user_id, limit`.
+pub fn cost_limit(r: &dyn Columns) -> StoreResult<(i64, Money)> {
+    Ok((r.int(0)?, Money::from_picos(r.int(1)?)))
 }

@@ -106,6 +106,42 @@ pub const USAGE_ROWS: &str = "SELECT d.day, d.service, p.identifier, m.identifie
     LEFT JOIN sources s ON s.id = d.source_id
     WHERE d.day BETWEEN $1 AND $2";
 
+/// Sums per item of one rollup dimension over a day range.
+/// Plan: SEARCH usage_rollup USING PRIMARY KEY (dim=? AND day>? AND day<?),
+/// so the cost follows the window, never the history.
+pub const ROLLUP: &str = "SELECT item, CAST(SUM(requests) AS BIGINT), CAST(SUM(tokens) AS BIGINT),
+        CAST(SUM(cost) AS BIGINT)
+    FROM usage_rollup WHERE dim = $1 AND day BETWEEN $2 AND $3 GROUP BY item";
+/// One row per day with usage (dim 0 has one item). Plan: primary key range.
+pub const DAILY_TOTALS: &str = "SELECT day, requests, tokens, cost FROM usage_rollup
+    WHERE dim = 0 AND day BETWEEN $1 AND $2 ORDER BY day";
+/// Plan: primary key range on the model rollup, then the models' primary key.
+pub const UNPRICED_REQUESTS: &str = "SELECT CAST(COALESCE(SUM(r.requests), 0) AS BIGINT)
+    FROM usage_rollup r JOIN models m ON m.id = r.item
+    WHERE r.dim = 2 AND r.day BETWEEN $1 AND $2 AND m.input_price IS NULL";
+pub const PROVIDER_LABELS: &str = "SELECT id, identifier, name FROM providers";
+pub const MODEL_LABELS: &str = "SELECT id, identifier, name FROM models";
+pub const SOURCE_LABELS: &str = "SELECT id, label, label FROM sources";
+pub const USER_LABELS: &str = "SELECT id, username, display_name FROM users";
+pub const CONFIGURATION_LABELS: &str = "SELECT id, identifier, name FROM configurations";
+pub const TASK_LABELS: &str = "SELECT id, identifier, name FROM tasks";
+pub const MONTHLY_COST_LIMITS: &str = "SELECT user_id, max_cost_per_month FROM budgets
+    WHERE enforced = TRUE AND max_cost_per_month > 0";
+
+/// The label query of a dimension that has catalog records.
+pub fn labels(dim: super::Dimension) -> Option<&'static str> {
+    use super::Dimension as D;
+    match dim {
+        D::Provider => Some(PROVIDER_LABELS),
+        D::Model => Some(MODEL_LABELS),
+        D::Source => Some(SOURCE_LABELS),
+        D::User => Some(USER_LABELS),
+        D::Configuration => Some(CONFIGURATION_LABELS),
+        D::Task => Some(TASK_LABELS),
+        D::Total | D::Service => None,
+    }
+}
+
 /// Catalog lookups of the recording path, one name at a time.
 pub const LOOKUP_PROVIDER: &str = "SELECT id FROM providers WHERE identifier = $1";
 pub const LOOKUP_MODELS: &str =

@@ -1,5 +1,7 @@
 //! The JSON API under `/api/v1`.
 
+mod analytics;
+mod catalog;
 mod usage;
 
 use std::sync::Arc;
@@ -9,5 +11,8 @@ use axum::Router;
 use crate::app::App;
 
 pub fn router() -> Router<Arc<App>> {
-    Router::new().merge(usage::router())
+    Router::new()
+        .merge(usage::router())
+        .merge(analytics::router())
+        .merge(catalog::router())
 }

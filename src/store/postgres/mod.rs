@@ -14,10 +14,11 @@ use super::migrations::{HISTORY_TABLE, POSTGRES};
 use super::rows::{self, Columns};
 use super::sql;
 use super::{
-    BatchResult, NewUser, PreparedRecord, Store, StoreError, StoreResult, UsageRow, UserRecord,
+    BatchResult, Dimension, Label, NewUser, PreparedRecord, Store, StoreError, StoreResult,
+    UsageRow, UserRecord,
 };
 use crate::domain::{
-    ApiToken, Budget, Configuration, Day, Model, Provider, Role, Scope, Task, User,
+    ApiToken, Budget, Configuration, Day, Model, Money, Provider, Role, Scope, Task, Totals, User,
 };
 
 /// Serialises concurrent `migrate` runs of several processes.
@@ -426,5 +427,40 @@ impl Store for PgStore {
         Ok(sqlx::query_scalar(sql::HAS_USAGE)
             .fetch_one(&self.pool)
             .await?)
+    }
+
+    async fn rollup(&self, dim: Dimension, from: Day, to: Day) -> StoreResult<Vec<(i64, Totals)>> {
+        let q = sqlx::query(sql::ROLLUP)
+            .bind(dim.code())
+            .bind(from.number())
+            .bind(to.number());
+        self.all(q, rows::item_totals).await
+    }
+
+    async fn daily_totals(&self, from: Day, to: Day) -> StoreResult<Vec<(Day, Totals)>> {
+        let q = sqlx::query(sql::DAILY_TOTALS)
+            .bind(from.number())
+            .bind(to.number());
+        self.all(q, rows::day_totals).await
+    }
+
+    async fn unpriced_requests(&self, from: Day, to: Day) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(sql::UNPRICED_REQUESTS)
+            .bind(from.number())
+            .bind(to.number())
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn labels(&self, dim: Dimension) -> StoreResult<Vec<Label>> {
+        let Some(query) = sql::labels(dim) else {
+            return Ok(Vec::new());
+        };
+        self.all(sqlx::query(query), rows::label).await
+    }
+
+    async fn monthly_cost_limits(&self) -> StoreResult<Vec<(i64, Money)>> {
+        self.all(sqlx::query(sql::MONTHLY_COST_LIMITS), rows::cost_limit)
+            .await
     }
 }

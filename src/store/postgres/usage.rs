@@ -48,6 +48,11 @@ const UPSERT_USAGE: &str = "INSERT INTO usage_daily (day, service, provider_id, 
         images = usage_daily.images + excluded.images,
         cost = usage_daily.cost + excluded.cost";
 
+const UPSERT_ROLLUP: &str = "INSERT INTO usage_rollup (dim, day, item, requests, tokens, cost)
+    SELECT * FROM UNNEST($1::int2[], $2::int4[], $3::int8[], $4::int8[], $5::int8[], $6::int8[])
+    ON CONFLICT (dim, day, item) DO UPDATE SET requests = usage_rollup.requests + excluded.requests,
+        tokens = usage_rollup.tokens + excluded.tokens, cost = usage_rollup.cost + excluded.cost";
+
 type Tx = Transaction<'static, Postgres>;
 
 async fn ids(
@@ -213,6 +218,26 @@ async fn record_once(
             }
         }
         let mut q = sqlx::query(UPSERT_USAGE).bind(days).bind(services);
+        for col in cols {
+            q = q.bind(col);
+        }
+        q.execute(&mut *tx).await?;
+
+        let rollups = resolve::rollups(&deltas);
+        let mut dims = Vec::with_capacity(rollups.len());
+        let mut days = Vec::with_capacity(rollups.len());
+        let mut cols: [Vec<i64>; 4] = Default::default();
+        for ((dim, day, item), t) in rollups {
+            dims.push(dim);
+            days.push(day);
+            for (col, v) in cols
+                .iter_mut()
+                .zip([item, t.requests, t.tokens, t.cost.picos()])
+            {
+                col.push(v);
+            }
+        }
+        let mut q = sqlx::query(UPSERT_ROLLUP).bind(dims).bind(days);
         for col in cols {
             q = q.bind(col);
         }

@@ -19,10 +19,11 @@ use super::migrations::{HISTORY_TABLE, SQLITE};
 use super::rows::{self, Columns};
 use super::sql;
 use super::{
-    BatchResult, NewUser, PreparedRecord, Store, StoreError, StoreResult, UsageRow, UserRecord,
+    BatchResult, Dimension, Label, NewUser, PreparedRecord, Store, StoreError, StoreResult,
+    UsageRow, UserRecord,
 };
 use crate::domain::{
-    ApiToken, Budget, Configuration, Day, Model, Provider, Role, Scope, Task, User,
+    ApiToken, Budget, Configuration, Day, Model, Money, Provider, Role, Scope, Task, Totals, User,
 };
 
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
@@ -490,6 +491,37 @@ impl Store for SqliteStore {
 
     async fn has_usage(&self) -> StoreResult<bool> {
         self.read(|conn| Ok(conn.query_row(sql::HAS_USAGE, [], |r| r.get(0))?))
+            .await
+    }
+
+    async fn rollup(&self, dim: Dimension, from: Day, to: Day) -> StoreResult<Vec<(i64, Totals)>> {
+        let args = (dim.code(), from.number(), to.number());
+        self.read(move |conn| query_all(conn, sql::ROLLUP, args, rows::item_totals))
+            .await
+    }
+
+    async fn daily_totals(&self, from: Day, to: Day) -> StoreResult<Vec<(Day, Totals)>> {
+        let args = (from.number(), to.number());
+        self.read(move |conn| query_all(conn, sql::DAILY_TOTALS, args, rows::day_totals))
+            .await
+    }
+
+    async fn unpriced_requests(&self, from: Day, to: Day) -> StoreResult<i64> {
+        let args = (from.number(), to.number());
+        self.read(move |conn| Ok(conn.query_row(sql::UNPRICED_REQUESTS, args, |r| r.get(0))?))
+            .await
+    }
+
+    async fn labels(&self, dim: Dimension) -> StoreResult<Vec<Label>> {
+        let Some(query) = sql::labels(dim) else {
+            return Ok(Vec::new());
+        };
+        self.read(move |conn| query_all(conn, query, [], rows::label))
+            .await
+    }
+
+    async fn monthly_cost_limits(&self) -> StoreResult<Vec<(i64, Money)>> {
+        self.read(|conn| query_all(conn, sql::MONTHLY_COST_LIMITS, [], rows::cost_limit))
             .await
     }
 }

@@ -27,6 +27,11 @@ const UPSERT_USAGE: &str = "INSERT INTO usage_daily (day, service, provider_id, 
         images = usage_daily.images + excluded.images,
         cost = usage_daily.cost + excluded.cost";
 
+const UPSERT_ROLLUP: &str = "INSERT INTO usage_rollup (dim, day, item, requests, tokens, cost)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+    ON CONFLICT (dim, day, item) DO UPDATE SET requests = usage_rollup.requests + excluded.requests,
+        tokens = usage_rollup.tokens + excluded.tokens, cost = usage_rollup.cost + excluded.cost";
+
 fn lookup_ids(
     conn: &Connection,
     sql: &str,
@@ -151,6 +156,19 @@ pub fn record(
                 c.audio_seconds,
                 c.images,
                 a.cost.picos()
+            ])?;
+        }
+    }
+    {
+        let mut upsert = tx.prepare_cached(UPSERT_ROLLUP)?;
+        for ((dim, day, item), t) in resolve::rollups(&deltas) {
+            upsert.execute(params![
+                dim,
+                day,
+                item,
+                t.requests,
+                t.tokens,
+                t.cost.picos()
             ])?;
         }
     }

@@ -1,0 +1,114 @@
+//! `GET /api/v1/{providers,models,configurations,tasks}`: the catalog, each
+//! item with `usage_30d` (`null` without usage in the last 30 days).
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use crate::app::{App, Listed};
+use crate::domain::{Configuration, Model, Provider, Task, Totals};
+use crate::http::auth::Token;
+use crate::http::error::ApiError;
+
+pub fn router() -> Router<Arc<App>> {
+    Router::new()
+        .route("/api/v1/providers", get(providers))
+        .route("/api/v1/models", get(models))
+        .route("/api/v1/configurations", get(configurations))
+        .route("/api/v1/tasks", get(tasks))
+}
+
+fn with_usage(mut item: Value, usage: Option<Totals>) -> Value {
+    item["usage_30d"] = json!(usage);
+    item
+}
+
+fn provider(p: Listed<Provider>) -> Value {
+    let i = p.item;
+    with_usage(
+        json!({
+            "identifier": i.identifier, "name": i.name, "adapter_type": i.adapter_type,
+            "active": i.active, "discovered": i.discovered,
+        }),
+        p.usage_30d,
+    )
+}
+
+fn model(m: Listed<Model>) -> Value {
+    let i = m.item;
+    let price = |p: Option<crate::domain::Price>| p.map(|p| p.to_string());
+    let pricing = i.pricing;
+    with_usage(
+        json!({
+            "identifier": i.identifier, "name": i.name, "provider": i.provider, "model_id": i.model_id,
+            "input_price": price(pricing.map(|p| p.input)),
+            "output_price": price(pricing.map(|p| p.output)),
+            "cache_read_price": price(pricing.and_then(|p| p.cache_read)),
+            "cache_write_price": price(pricing.and_then(|p| p.cache_write)),
+            "priced": pricing.is_some(), "active": i.active, "discovered": i.discovered,
+        }),
+        m.usage_30d,
+    )
+}
+
+fn configuration(c: Listed<Configuration>) -> Value {
+    let i = c.item;
+    with_usage(
+        json!({
+            "identifier": i.identifier, "name": i.name, "model": i.model,
+            "max_requests_per_day": i.limits.max_requests_per_day,
+            "max_tokens_per_day": i.limits.max_tokens_per_day,
+            "max_cost_per_day": i.limits.max_cost_per_day,
+            "discovered": i.discovered,
+        }),
+        c.usage_30d,
+    )
+}
+
+fn task(t: Listed<Task>) -> Value {
+    let i = t.item;
+    with_usage(
+        json!({
+            "identifier": i.identifier, "name": i.name, "configuration": i.configuration,
+            "discovered": i.discovered,
+        }),
+        t.usage_30d,
+    )
+}
+
+async fn providers(
+    State(app): State<Arc<App>>,
+    token: Token,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    token.require_read()?;
+    Ok(Json(
+        app.providers().await?.into_iter().map(provider).collect(),
+    ))
+}
+
+async fn models(State(app): State<Arc<App>>, token: Token) -> Result<Json<Vec<Value>>, ApiError> {
+    token.require_read()?;
+    Ok(Json(app.models().await?.into_iter().map(model).collect()))
+}
+
+async fn configurations(
+    State(app): State<Arc<App>>,
+    token: Token,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    token.require_read()?;
+    Ok(Json(
+        app.configurations()
+            .await?
+            .into_iter()
+            .map(configuration)
+            .collect(),
+    ))
+}
+
+async fn tasks(State(app): State<Arc<App>>, token: Token) -> Result<Json<Vec<Value>>, ApiError> {
+    token.require_read()?;
+    Ok(Json(app.tasks().await?.into_iter().map(task).collect()))
+}
