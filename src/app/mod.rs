@@ -5,6 +5,7 @@ mod analytics;
 pub mod catalog_file;
 mod commit;
 mod error;
+mod seed;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -24,6 +25,7 @@ pub use analytics::{Listed, NO_MODEL, SYSTEM, UNATTRIBUTED};
 pub use catalog_file::{ApplySummary, CatalogFile};
 pub use commit::Committer;
 pub use error::{AppError, AppResult};
+pub use seed::{Scale, SeedOptions, SeedSummary};
 
 /// How long idempotency keys are remembered (SPEC: at least 7 days).
 pub const IDEMPOTENCY_RETENTION: chrono::Duration = chrono::Duration::days(8);

@@ -2,8 +2,10 @@
 
 mod budget;
 mod catalog;
+mod demo;
 mod import;
 mod report;
+mod seed;
 mod serve;
 mod token;
 mod user;
@@ -20,13 +22,9 @@ use crate::app::App;
 #[command(name = "llm-ledger", version, about)]
 pub struct Cli {
     /// The database: sqlite://PATH (created when missing) or postgres://USER@HOST/DB.
-    #[arg(
-        long,
-        global = true,
-        env = "LLM_LEDGER_DATABASE_URL",
-        default_value = "sqlite://llm-ledger.db"
-    )]
-    pub database: String,
+    /// Default: sqlite://llm-ledger.db (for `demo`: sqlite://llm-ledger-demo.db).
+    #[arg(long, global = true, env = "LLM_LEDGER_DATABASE_URL")]
+    pub database: Option<String>,
 
     /// IANA time zone (e.g. Europe/Berlin) a new database is created with; day
     /// and month boundaries are midnight there. Default: the system's zone.
@@ -40,8 +38,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Create or reuse a demo SQLite database, seed it, serve it, and print the URL and sign-in.
+    Demo(demo::DemoArgs),
     /// Serve the web UI and the API.
     Serve(serve::ServeArgs),
+    /// Generate realistic demo usage (development only); refuses a ledger with real usage.
+    SeedUsage(seed::SeedArgs),
     /// Bring the database schema up to date.
     Migrate,
     /// Bulk-load usage records from a JSON Lines file (one record per line).
@@ -64,11 +66,18 @@ pub enum Command {
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> Result<()> {
-    let app = App::open(&cli.database, cli.timezone.as_deref())
+    let default = match cli.command {
+        Command::Demo(_) => demo::DATABASE,
+        _ => "sqlite://llm-ledger.db",
+    };
+    let url = cli.database.as_deref().unwrap_or(default);
+    let app = App::open(url, cli.timezone.as_deref())
         .await
-        .with_context(|| format!("cannot open the ledger at {}", redact(&cli.database)))?;
+        .with_context(|| format!("cannot open the ledger at {}", redact(url)))?;
     match cli.command {
+        Command::Demo(args) => demo::run(app, args).await,
         Command::Serve(args) => serve::run(app, args).await,
+        Command::SeedUsage(args) => seed::run(&app, args).await,
         Command::Migrate => {
             println!(
                 "The {} database is up to date (time zone {}).",

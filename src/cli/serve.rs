@@ -24,11 +24,16 @@ pub async fn run(app: App, args: ServeArgs) -> Result<()> {
         println!("{password}");
         println!("Change it with: llm-ledger user passwd admin");
     }
+    serve(app, args.listen).await
+}
+
+/// Serves the ledger until SIGINT or SIGTERM.
+pub async fn serve(app: App, listen: SocketAddr) -> Result<()> {
     let app = Arc::new(app);
     tokio::spawn(prune_idempotency_keys(app.clone()));
-    let listener = tokio::net::TcpListener::bind(args.listen)
+    let listener = tokio::net::TcpListener::bind(listen)
         .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
+        .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     println!(
         "llm-ledger is serving http://{addr} ({} database, time zone {})",

@@ -17,8 +17,10 @@ macro_rules! migrations {
     };
 }
 
-pub const SQLITE: &[Migration] = migrations!("sqlite": 1 => "0001_init", 2 => "0002_rollups");
-pub const POSTGRES: &[Migration] = migrations!("postgres": 1 => "0001_init", 2 => "0002_rollups");
+pub const SQLITE: &[Migration] =
+    migrations!("sqlite": 1 => "0001_init", 2 => "0002_rollups", 3 => "0003_demo_marks");
+pub const POSTGRES: &[Migration] =
+    migrations!("postgres": 1 => "0001_init", 2 => "0002_rollups", 3 => "0003_demo_marks");
 
 /// The table that records applied versions, created before any migration.
 pub const HISTORY_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -89,6 +89,17 @@ pub struct Label {
     pub label: String,
 }
 
+/// Catalog records created by a demo seed, by identifier (username, label).
+#[derive(Clone, Debug, Default)]
+pub struct DemoMarks {
+    pub providers: Vec<String>,
+    pub models: Vec<String>,
+    pub configurations: Vec<String>,
+    pub tasks: Vec<String>,
+    pub users: Vec<String>,
+    pub sources: Vec<String>,
+}
+
 /// What a batch of usage records did once committed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct BatchOutcome {
@@ -184,6 +195,14 @@ pub trait Store: Send + Sync + 'static {
     async fn labels(&self, dim: Dimension) -> StoreResult<Vec<Label>>;
     /// Enforced monthly cost ceilings: (user id, limit).
     async fn monthly_cost_limits(&self) -> StoreResult<Vec<(i64, Money)>>;
+
+    /// Whether usage of a provider that is not demo data exists.
+    async fn has_real_usage(&self) -> StoreResult<bool>;
+    /// Marks catalog records as demo data.
+    async fn mark_demo(&self, marks: &DemoMarks) -> StoreResult<()>;
+    /// Removes all usage and the demo catalog in one transaction; refuses
+    /// with `Conflict` when real usage exists.
+    async fn delete_demo_data(&self) -> StoreResult<()>;
 }
 
 /// Opens the store a URL names: `sqlite://PATH` (created when missing) or

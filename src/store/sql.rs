@@ -128,6 +128,42 @@ pub const TASK_LABELS: &str = "SELECT id, identifier, name FROM tasks";
 pub const MONTHLY_COST_LIMITS: &str = "SELECT user_id, max_cost_per_month FROM budgets
     WHERE enforced = TRUE AND max_cost_per_month > 0";
 
+/// Plan: primary key range on the provider rollup (dim 1), then providers.
+pub const HAS_REAL_USAGE: &str = "SELECT EXISTS (SELECT 1 FROM usage_rollup r
+    JOIN providers p ON p.id = r.item WHERE r.dim = 1 AND p.demo = FALSE)";
+pub const MARK_DEMO_PROVIDER: &str = "UPDATE providers SET demo = TRUE WHERE identifier = $1";
+pub const MARK_DEMO_MODEL: &str = "UPDATE models SET demo = TRUE WHERE identifier = $1";
+pub const MARK_DEMO_CONFIGURATION: &str =
+    "UPDATE configurations SET demo = TRUE WHERE identifier = $1";
+pub const MARK_DEMO_TASK: &str = "UPDATE tasks SET demo = TRUE WHERE identifier = $1";
+pub const MARK_DEMO_USER: &str = "UPDATE users SET demo = TRUE WHERE username = $1";
+pub const MARK_DEMO_SOURCE: &str = "UPDATE sources SET demo = TRUE WHERE label = $1";
+/// Run in order, in one transaction, after checking there is no real usage
+/// (so all usage is demo usage).
+pub const DELETE_DEMO_DATA: [&str; 9] = [
+    "DELETE FROM usage_daily",
+    "DELETE FROM usage_rollup",
+    "DELETE FROM budgets WHERE user_id IN (SELECT id FROM users WHERE demo = TRUE)",
+    "DELETE FROM users WHERE demo = TRUE",
+    "DELETE FROM tasks WHERE demo = TRUE",
+    "DELETE FROM configurations WHERE demo = TRUE",
+    "DELETE FROM models WHERE demo = TRUE",
+    "DELETE FROM providers WHERE demo = TRUE",
+    "DELETE FROM sources WHERE demo = TRUE",
+];
+
+/// The statement marking one kind of demo record, with its identifiers.
+pub fn demo_marks(marks: &super::DemoMarks) -> [(&'static str, &[String]); 6] {
+    [
+        (MARK_DEMO_PROVIDER, &marks.providers),
+        (MARK_DEMO_MODEL, &marks.models),
+        (MARK_DEMO_CONFIGURATION, &marks.configurations),
+        (MARK_DEMO_TASK, &marks.tasks),
+        (MARK_DEMO_USER, &marks.users),
+        (MARK_DEMO_SOURCE, &marks.sources),
+    ]
+}
+
 /// The label query of a dimension that has catalog records.
 pub fn labels(dim: super::Dimension) -> Option<&'static str> {
     use super::Dimension as D;

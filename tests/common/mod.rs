@@ -262,15 +262,21 @@ pub struct ServeProcess {
 }
 
 impl ServeProcess {
+    pub fn start(db_url: &str) -> ServeProcess {
+        let mut cmd = cli(db_url);
+        cmd.args(["serve", "--listen", "127.0.0.1:0"]);
+        ServeProcess::spawn(cmd)
+    }
+
+    /// Runs a command that ends up serving (`serve`, `demo`).
     // The child is killed and waited for in `Drop`, also when a test fails.
     #[allow(clippy::zombie_processes)]
-    pub fn start(db_url: &str) -> ServeProcess {
+    pub fn spawn(mut cmd: std::process::Command) -> ServeProcess {
         use std::io::BufRead;
-        let mut child = cli(db_url)
-            .args(["serve", "--listen", "127.0.0.1:0"])
+        let mut child = cmd
             .stdout(std::process::Stdio::piped())
             .spawn()
-            .expect("start serve");
+            .expect("start the server");
         let stdout = child.stdout.take().unwrap();
         let mut lines = std::io::BufReader::new(stdout).lines();
         let mut banner = Vec::new();

@@ -14,8 +14,8 @@ use super::migrations::{HISTORY_TABLE, POSTGRES};
 use super::rows::{self, Columns};
 use super::sql;
 use super::{
-    BatchResult, Dimension, Label, NewUser, PreparedRecord, Store, StoreError, StoreResult,
-    UsageRow, UserRecord,
+    BatchResult, DemoMarks, Dimension, Label, NewUser, PreparedRecord, Store, StoreError,
+    StoreResult, UsageRow, UserRecord,
 };
 use crate::domain::{
     ApiToken, Budget, Configuration, Day, Model, Money, Provider, Role, Scope, Task, Totals, User,
@@ -462,5 +462,42 @@ impl Store for PgStore {
     async fn monthly_cost_limits(&self) -> StoreResult<Vec<(i64, Money)>> {
         self.all(sqlx::query(sql::MONTHLY_COST_LIMITS), rows::cost_limit)
             .await
+    }
+
+    async fn has_real_usage(&self) -> StoreResult<bool> {
+        Ok(sqlx::query_scalar(sql::HAS_REAL_USAGE)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn mark_demo(&self, marks: &DemoMarks) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for (statement, names) in sql::demo_marks(marks) {
+            for name in names {
+                sqlx::query(statement).bind(name).execute(&mut *tx).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn delete_demo_data(&self) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        // Concurrent inserts conflict with this lock, so no real usage can
+        // slip in between the check and the delete.
+        sqlx::query("LOCK TABLE usage_daily IN EXCLUSIVE MODE")
+            .execute(&mut *tx)
+            .await?;
+        let real: bool = sqlx::query_scalar(sql::HAS_REAL_USAGE)
+            .fetch_one(&mut *tx)
+            .await?;
+        if real {
+            return Err(StoreError::Conflict("usage that is not demo data".into()));
+        }
+        for statement in sql::DELETE_DEMO_DATA {
+            sqlx::query(statement).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 }

@@ -19,8 +19,8 @@ use super::migrations::{HISTORY_TABLE, SQLITE};
 use super::rows::{self, Columns};
 use super::sql;
 use super::{
-    BatchResult, Dimension, Label, NewUser, PreparedRecord, Store, StoreError, StoreResult,
-    UsageRow, UserRecord,
+    BatchResult, DemoMarks, Dimension, Label, NewUser, PreparedRecord, Store, StoreError,
+    StoreResult, UsageRow, UserRecord,
 };
 use crate::domain::{
     ApiToken, Budget, Configuration, Day, Model, Money, Provider, Role, Scope, Task, Totals, User,
@@ -523,5 +523,40 @@ impl Store for SqliteStore {
     async fn monthly_cost_limits(&self) -> StoreResult<Vec<(i64, Money)>> {
         self.read(|conn| query_all(conn, sql::MONTHLY_COST_LIMITS, [], rows::cost_limit))
             .await
+    }
+
+    async fn has_real_usage(&self) -> StoreResult<bool> {
+        self.read(|conn| Ok(conn.query_row(sql::HAS_REAL_USAGE, [], |r| r.get(0))?))
+            .await
+    }
+
+    async fn mark_demo(&self, marks: &DemoMarks) -> StoreResult<()> {
+        let marks = marks.clone();
+        self.write(move |conn| {
+            let tx = conn.transaction()?;
+            for (statement, names) in sql::demo_marks(&marks) {
+                for name in names {
+                    tx.prepare_cached(statement)?.execute([name])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_demo_data(&self) -> StoreResult<()> {
+        self.write(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if tx.query_row(sql::HAS_REAL_USAGE, [], |r| r.get(0))? {
+                return Err(StoreError::Conflict("usage that is not demo data".into()));
+            }
+            for statement in sql::DELETE_DEMO_DATA {
+                tx.execute(statement, [])?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
     }
 }
