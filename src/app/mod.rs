@@ -6,6 +6,7 @@ pub mod catalog_file;
 mod commit;
 mod error;
 mod seed;
+mod sessions;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -26,6 +27,7 @@ pub use catalog_file::{ApplySummary, CatalogFile};
 pub use commit::Committer;
 pub use error::{AppError, AppResult};
 pub use seed::{Scale, SeedOptions, SeedSummary};
+pub use sessions::{LoginOutcome, SESSION_LIFETIME};
 
 /// How long idempotency keys are remembered (SPEC: at least 7 days).
 pub const IDEMPOTENCY_RETENTION: chrono::Duration = chrono::Duration::days(8);

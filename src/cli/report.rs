@@ -7,7 +7,7 @@ use super::print_table;
 use crate::app::App;
 use crate::domain::Range;
 use crate::domain::analytics::{Analytics, Breakdown};
-use crate::domain::money::group_thousands;
+use crate::domain::money::format_count;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum RangeArg {
@@ -66,12 +66,8 @@ pub async fn run(app: &App, args: ReportArgs) -> Result<()> {
     Ok(())
 }
 
-fn int(n: impl ToString) -> String {
-    let s = n.to_string();
-    match s.strip_prefix('-') {
-        Some(digits) => format!("-{}", group_thousands(digits)),
-        None => group_thousands(&s),
-    }
+fn int(n: impl TryInto<i64>) -> String {
+    format_count(n.try_into().unwrap_or(i64::MAX))
 }
 
 fn print_breakdown(title: &str, entries: &[Breakdown]) {

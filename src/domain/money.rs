@@ -122,6 +122,13 @@ impl serde::Serialize for Money {
     }
 }
 
+/// A count with thousands separators: `1,234,567`.
+pub fn format_count(n: impl Into<i128>) -> String {
+    let n: i128 = n.into();
+    let digits = group_thousands(&n.unsigned_abs().to_string());
+    if n < 0 { format!("-{digits}") } else { digits }
+}
+
 /// Inserts thousands separators into a string of digits.
 pub fn group_thousands(digits: &str) -> String {
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
@@ -244,6 +251,13 @@ mod tests {
             Some(200.0)
         );
         assert_eq!(Money::ZERO.percent_of(Money::ZERO), None);
+    }
+
+    #[test]
+    fn formats_counts() {
+        assert_eq!(format_count(0), "0");
+        assert_eq!(format_count(2_896_534), "2,896,534");
+        assert_eq!(format_count(-1234), "-1,234");
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! API authentication: `Authorization: Bearer <token secret>`.
+//! API authentication: `Authorization: Bearer <token secret>`, or for reads
+//! the session cookie of a signed-in administrator.
 
 use std::sync::Arc;
 
@@ -8,7 +9,7 @@ use axum::http::request::Parts;
 
 use super::error::ApiError;
 use crate::app::App;
-use crate::domain::ApiToken;
+use crate::domain::{ApiToken, Role};
 
 /// The active API token a request presented.
 pub struct Token(pub ApiToken);
@@ -51,10 +52,31 @@ impl Token {
             ))
         }
     }
+}
 
-    pub fn require_read(&self) -> Result<(), ApiError> {
-        if self.0.scope.may_read() {
-            Ok(())
+/// Who may read analytics and the catalog: a `read` or `admin` token, or a
+/// signed-in administrator (the dashboard's session cookie).
+pub struct Reader;
+
+impl FromRequestParts<Arc<App>> for Reader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Reader, ApiError> {
+        if !parts.headers.contains_key(header::AUTHORIZATION)
+            && let Ok(Some((session, _))) =
+                crate::http::pages::session_of(app, &parts.headers).await
+        {
+            return if session.user.role == Role::Admin {
+                Ok(Reader)
+            } else {
+                Err(ApiError::Forbidden(
+                    "only administrators may read analytics",
+                ))
+            };
+        }
+        let Token(token) = Token::from_request_parts(parts, app).await?;
+        if token.scope.may_read() {
+            Ok(Reader)
         } else {
             Err(ApiError::Forbidden(
                 "this token's scope may not read (needs read or admin)",

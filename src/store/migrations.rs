@@ -17,10 +17,8 @@ macro_rules! migrations {
     };
 }
 
-pub const SQLITE: &[Migration] =
-    migrations!("sqlite": 1 => "0001_init", 2 => "0002_rollups", 3 => "0003_demo_marks");
-pub const POSTGRES: &[Migration] =
-    migrations!("postgres": 1 => "0001_init", 2 => "0002_rollups", 3 => "0003_demo_marks");
+pub const SQLITE: &[Migration] = migrations!("sqlite": 1 => "0001_init", 2 => "0002_rollups", 3 => "0003_demo_marks", 4 => "0004_sessions");
+pub const POSTGRES: &[Migration] = migrations!("postgres": 1 => "0001_init", 2 => "0002_rollups", 3 => "0003_demo_marks", 4 => "0004_sessions");
 
 /// The table that records applied versions, created before any migration.
 pub const HISTORY_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

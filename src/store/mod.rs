@@ -100,6 +100,14 @@ pub struct DemoMarks {
     pub sources: Vec<String>,
 }
 
+/// A signed-in web session.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub user: User,
+    pub csrf_token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
 /// What a batch of usage records did once committed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct BatchOutcome {
@@ -203,6 +211,18 @@ pub trait Store: Send + Sync + 'static {
     /// Removes all usage and the demo catalog in one transaction; refuses
     /// with `Conflict` when real usage exists.
     async fn delete_demo_data(&self) -> StoreResult<()>;
+
+    async fn create_session(
+        &self,
+        secret_hash: &str,
+        username: &str,
+        csrf_token: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// The unexpired session of a secret hash.
+    async fn session(&self, secret_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<Session>>;
+    /// Ends a session; also forgets expired ones.
+    async fn delete_session(&self, secret_hash: &str, now: DateTime<Utc>) -> StoreResult<()>;
 }
 
 /// Opens the store a URL names: `sqlite://PATH` (created when missing) or

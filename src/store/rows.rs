@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::resolve::{ModelRef, UsageRow};
-use super::{Label, StoreError, StoreResult, UserRecord};
+use super::{Label, Session, StoreError, StoreResult, UserRecord};
 use crate::domain::{
     ApiToken, Budget, Configuration, Counts, DailyLimits, Day, Model, Money, Price, Pricing,
     Provider, ServiceType, Task, Totals, User,
@@ -221,4 +221,13 @@ pub fn label(r: &dyn Columns) -> StoreResult<Label> {
 /// `user_id, limit`.
 pub fn cost_limit(r: &dyn Columns) -> StoreResult<(i64, Money)> {
     Ok((r.int(0)?, Money::from_picos(r.int(1)?)))
+}
+
+/// A user's columns (as `user`) followed by `csrf_token, expires_at`.
+pub fn session(r: &dyn Columns) -> StoreResult<Session> {
+    Ok(Session {
+        user: user(r)?.user,
+        csrf_token: r.text(6)?,
+        expires_at: timestamp(r.int(7)?)?,
+    })
 }

@@ -164,6 +164,15 @@ pub fn demo_marks(marks: &super::DemoMarks) -> [(&'static str, &[String]); 6] {
     ]
 }
 
+pub const INSERT_SESSION: &str =
+    "INSERT INTO sessions (secret_hash, user_id, csrf_token, created_at, expires_at)
+    SELECT $1, id, $2, $3, $4 FROM users WHERE username = $5";
+pub const SESSION: &str = "SELECT u.username, u.display_name, u.role, u.active, u.discovered,
+        u.password_hash, s.csrf_token, s.expires_at
+    FROM sessions s JOIN users u ON u.id = s.user_id
+    WHERE s.secret_hash = $1 AND s.expires_at > $2";
+pub const DELETE_SESSION: &str = "DELETE FROM sessions WHERE secret_hash = $1 OR expires_at <= $2";
+
 /// The label query of a dimension that has catalog records.
 pub fn labels(dim: super::Dimension) -> Option<&'static str> {
     use super::Dimension as D;

@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use crate::app::App;
 use crate::domain::Range;
 use crate::domain::analytics::Analytics;
-use crate::http::auth::Token;
+use crate::http::auth::Reader;
 use crate::http::error::ApiError;
 
 pub fn router() -> Router<Arc<App>> {
@@ -21,10 +21,9 @@ pub fn router() -> Router<Arc<App>> {
 #[tracing::instrument(skip_all)]
 async fn analytics(
     State(app): State<Arc<App>>,
-    token: Token,
+    _reader: Reader,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Analytics>, ApiError> {
-    token.require_read()?;
     let range = Range::parse_or_default(query.get("range").map(String::as_str));
     Ok(Json(app.analytics(range).await?))
 }

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::app::{App, Listed};
 use crate::domain::{Configuration, Model, Provider, Task, Totals};
-use crate::http::auth::Token;
+use crate::http::auth::Reader;
 use crate::http::error::ApiError;
 
 pub fn router() -> Router<Arc<App>> {
@@ -81,24 +81,24 @@ fn task(t: Listed<Task>) -> Value {
 
 async fn providers(
     State(app): State<Arc<App>>,
-    token: Token,
+    _reader: Reader,
 ) -> Result<Json<Vec<Value>>, ApiError> {
-    token.require_read()?;
     Ok(Json(
         app.providers().await?.into_iter().map(provider).collect(),
     ))
 }
 
-async fn models(State(app): State<Arc<App>>, token: Token) -> Result<Json<Vec<Value>>, ApiError> {
-    token.require_read()?;
+async fn models(
+    State(app): State<Arc<App>>,
+    _reader: Reader,
+) -> Result<Json<Vec<Value>>, ApiError> {
     Ok(Json(app.models().await?.into_iter().map(model).collect()))
 }
 
 async fn configurations(
     State(app): State<Arc<App>>,
-    token: Token,
+    _reader: Reader,
 ) -> Result<Json<Vec<Value>>, ApiError> {
-    token.require_read()?;
     Ok(Json(
         app.configurations()
             .await?
@@ -108,7 +108,6 @@ async fn configurations(
     ))
 }
 
-async fn tasks(State(app): State<Arc<App>>, token: Token) -> Result<Json<Vec<Value>>, ApiError> {
-    token.require_read()?;
+async fn tasks(State(app): State<Arc<App>>, _reader: Reader) -> Result<Json<Vec<Value>>, ApiError> {
     Ok(Json(app.tasks().await?.into_iter().map(task).collect()))
 }

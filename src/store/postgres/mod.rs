@@ -14,7 +14,7 @@ use super::migrations::{HISTORY_TABLE, POSTGRES};
 use super::rows::{self, Columns};
 use super::sql;
 use super::{
-    BatchResult, DemoMarks, Dimension, Label, NewUser, PreparedRecord, Store, StoreError,
+    BatchResult, DemoMarks, Dimension, Label, NewUser, PreparedRecord, Session, Store, StoreError,
     StoreResult, UsageRow, UserRecord,
 };
 use crate::domain::{
@@ -498,6 +498,38 @@ impl Store for PgStore {
             sqlx::query(statement).execute(&mut *tx).await?;
         }
         tx.commit().await?;
+        Ok(())
+    }
+
+    async fn create_session(
+        &self,
+        secret_hash: &str,
+        username: &str,
+        csrf_token: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let q = sqlx::query(sql::INSERT_SESSION)
+            .bind(secret_hash)
+            .bind(csrf_token)
+            .bind(now_unix())
+            .bind(expires_at.timestamp())
+            .bind(username);
+        self.update(q, || format!("user {username:?}")).await
+    }
+
+    async fn session(&self, secret_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<Session>> {
+        let q = sqlx::query(sql::SESSION)
+            .bind(secret_hash)
+            .bind(now.timestamp());
+        self.opt(q, rows::session).await
+    }
+
+    async fn delete_session(&self, secret_hash: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query(sql::DELETE_SESSION)
+            .bind(secret_hash)
+            .bind(now.timestamp())
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 }

@@ -19,7 +19,7 @@ use super::migrations::{HISTORY_TABLE, SQLITE};
 use super::rows::{self, Columns};
 use super::sql;
 use super::{
-    BatchResult, DemoMarks, Dimension, Label, NewUser, PreparedRecord, Store, StoreError,
+    BatchResult, DemoMarks, Dimension, Label, NewUser, PreparedRecord, Session, Store, StoreError,
     StoreResult, UsageRow, UserRecord,
 };
 use crate::domain::{
@@ -555,6 +555,42 @@ impl Store for SqliteStore {
                 tx.execute(statement, [])?;
             }
             tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn create_session(
+        &self,
+        secret_hash: &str,
+        username: &str,
+        csrf_token: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let args = (
+            secret_hash.to_string(),
+            csrf_token.to_string(),
+            now_unix(),
+            expires_at.timestamp(),
+            username.to_string(),
+        );
+        self.write(move |conn| {
+            let n = conn.execute(sql::INSERT_SESSION, args.clone())?;
+            changed(n, || format!("user {:?}", args.4))
+        })
+        .await
+    }
+
+    async fn session(&self, secret_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<Session>> {
+        let args = (secret_hash.to_string(), now.timestamp());
+        self.read(move |conn| query_opt(conn, sql::SESSION, args, rows::session))
+            .await
+    }
+
+    async fn delete_session(&self, secret_hash: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        let args = (secret_hash.to_string(), now.timestamp());
+        self.write(move |conn| {
+            conn.execute(sql::DELETE_SESSION, args)?;
             Ok(())
         })
         .await

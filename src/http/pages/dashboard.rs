@@ -1,0 +1,185 @@
+//! `/analytics?range=`: the dashboard.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+
+use super::charts::{self, Chart};
+use super::session::Admin;
+use super::view::{Nav, PageResult, render};
+use crate::app::App;
+use crate::domain::Range;
+use crate::domain::analytics::Breakdown;
+use crate::domain::money::format_count;
+
+/// Users shown before "show all".
+const TOP_USERS: usize = 50;
+/// Bars in a breakdown chart.
+const TOP_BARS: usize = 10;
+
+pub struct RangeLink {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub active: bool,
+}
+
+pub struct Kpi {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub value: String,
+}
+
+pub struct SourceRow {
+    pub label: String,
+    pub cost: String,
+    pub requests: String,
+    pub tokens: String,
+}
+
+pub struct BudgetView {
+    /// Bar width and aria-valuenow: the percentage capped at 100.
+    pub capped: String,
+    /// The real percentage, e.g. "112.5 %".
+    pub percent: String,
+    pub spent: String,
+    pub limit: String,
+    pub over: bool,
+}
+
+pub struct UserView {
+    pub label: String,
+    pub system: bool,
+    pub cost: String,
+    pub requests: String,
+    pub tokens: String,
+    pub budget: Option<BudgetView>,
+}
+
+#[derive(Template)]
+#[template(path = "analytics.html")]
+pub struct AnalyticsPage {
+    pub nav: Option<Nav>,
+    pub ranges: Vec<RangeLink>,
+    pub from: String,
+    pub to: String,
+    pub timezone: String,
+    pub empty: bool,
+    pub kpis: Vec<Kpi>,
+    pub unpriced: i64,
+    pub unpriced_text: String,
+    pub trend: Chart,
+    pub breakdown_charts: Vec<(&'static str, Chart)>,
+    pub sources: Vec<SourceRow>,
+    pub users: Vec<UserView>,
+    pub more_users: Option<(usize, usize, String)>,
+}
+
+fn source_row(b: &Breakdown) -> SourceRow {
+    SourceRow {
+        label: b.label.clone(),
+        cost: b.cost_usd.display_estimate(),
+        requests: format_count(b.requests),
+        tokens: format_count(b.tokens),
+    }
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn analytics(
+    State(app): State<Arc<App>>,
+    admin: Admin,
+    Query(query): Query<HashMap<String, String>>,
+) -> PageResult {
+    let range = Range::parse_or_default(query.get("range").map(String::as_str));
+    let all_users = query.get("users").is_some_and(|v| v == "all");
+    let a = app.analytics(range).await?;
+    let total_users = a.users.len();
+    let users: Vec<UserView> = a
+        .users
+        .iter()
+        .take(if all_users { usize::MAX } else { TOP_USERS })
+        .map(|u| UserView {
+            label: u.label.clone(),
+            system: u.user.is_none(),
+            cost: u.cost_usd.display_estimate(),
+            requests: format_count(u.requests),
+            tokens: format_count(u.tokens),
+            budget: u.budget.as_ref().map(|b| BudgetView {
+                capped: format!("{:.0}", b.percent.min(100.0)),
+                percent: format!("{:.1} %", b.percent),
+                spent: b.month_cost_usd.display_estimate(),
+                limit: b.limit_cost_usd.display_estimate(),
+                over: b.percent > 100.0,
+            }),
+        })
+        .collect();
+    let page = AnalyticsPage {
+        nav: admin.nav("/analytics"),
+        ranges: Range::ALL
+            .into_iter()
+            .map(|r| RangeLink {
+                value: r.as_str(),
+                label: r.label(),
+                active: r == range,
+            })
+            .collect(),
+        from: a.from.to_string(),
+        to: a.to.to_string(),
+        timezone: a.timezone.clone(),
+        empty: a.kpis.requests == 0 && a.kpis.tokens == 0 && !app.has_usage().await?,
+        kpis: vec![
+            Kpi {
+                key: "cost",
+                label: "Estimated cost",
+                value: a.kpis.cost_usd.display_estimate(),
+            },
+            Kpi {
+                key: "requests",
+                label: "Requests",
+                value: format_count(a.kpis.requests),
+            },
+            Kpi {
+                key: "tokens",
+                label: "Tokens",
+                value: format_count(a.kpis.tokens),
+            },
+            Kpi {
+                key: "providers",
+                label: "Providers",
+                value: format_count(a.kpis.providers as i64),
+            },
+            Kpi {
+                key: "models",
+                label: "Models",
+                value: format_count(a.kpis.models as i64),
+            },
+        ],
+        unpriced: a.unpriced_requests,
+        unpriced_text: format_count(a.unpriced_requests),
+        trend: charts::trend(&a.trend),
+        breakdown_charts: vec![
+            (
+                "Cost by provider",
+                charts::breakdown(&a.by_provider, TOP_BARS),
+            ),
+            ("Cost by model", charts::breakdown(&a.by_model, TOP_BARS)),
+            (
+                "Cost by service",
+                charts::breakdown(&a.by_service, TOP_BARS),
+            ),
+            ("Cost by source", charts::breakdown(&a.by_source, TOP_BARS)),
+        ],
+        sources: a.by_source.iter().map(source_row).collect(),
+        more_users: (!all_users && total_users > TOP_USERS).then(|| {
+            (
+                TOP_USERS,
+                total_users,
+                format!("/analytics?range={}&users=all", range.as_str()),
+            )
+        }),
+        users,
+    };
+    Ok(render(StatusCode::OK, &page))
+}

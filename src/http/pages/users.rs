@@ -1,0 +1,418 @@
+//! `/users`: people, roles, passwords and budget ceilings.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Form as PostForm, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::{get, post};
+
+use super::catalog::urlencode;
+use super::session::Admin;
+use super::view::{Cell, EditPage, Field, Form, ListPage, PageResult, render};
+use crate::app::{App, AppError, AppResult};
+use crate::domain::money::format_count;
+use crate::domain::{Budget, Money, Role};
+
+type Values = HashMap<String, String>;
+
+pub fn router() -> Router<Arc<App>> {
+    Router::new()
+        .route("/users", get(list).post(create))
+        .route("/users/{username}", get(edit))
+        .route("/users/{username}/role", post(set_role))
+        .route("/users/{username}/password", post(set_password))
+        .route("/users/{username}/budget", post(set_budget))
+}
+
+fn roles() -> Vec<(String, String)> {
+    vec![
+        ("member".into(), "member".into()),
+        ("admin".into(), "admin (may sign in)".into()),
+    ]
+}
+
+fn new_user_form(admin: &Admin) -> Form {
+    Form {
+        id: "new",
+        title: "New user",
+        action: "/users".into(),
+        submit: "Add user",
+        csrf: admin.csrf(),
+        fields: vec![
+            Field::new("username", "Username", "text", "").hint("As usage records name the user"),
+            Field::new("display_name", "Display name", "text", ""),
+            Field::new("role", "Role", "select", "member").options(roles()),
+            Field::new("password", "Password", "password", "")
+                .hint("Needed only for administrators; at least 8 characters"),
+        ],
+        error: None,
+    }
+}
+
+async fn list_page(app: &App, admin: &Admin, form: Option<Form>, status: StatusCode) -> PageResult {
+    let mut rows = Vec::new();
+    for u in app.users().await? {
+        let budget = app.budget(&u.username).await?;
+        let limit = |n: i64| {
+            if n == 0 {
+                String::new()
+            } else {
+                format_count(n)
+            }
+        };
+        let money = |m: Money| {
+            if m == Money::ZERO {
+                String::new()
+            } else {
+                m.display_estimate()
+            }
+        };
+        rows.push(vec![
+            Cell::link(
+                &u.display_name,
+                format!("/users/{}", urlencode(&u.username)),
+            )
+            .badge(u.discovered.then_some("discovered")),
+            Cell::text(&u.username),
+            Cell::text(u.role.as_str()),
+            Cell::text(if u.has_password { "set" } else { "" }),
+            Cell::num(
+                budget
+                    .map(|b| limit(b.max_requests_per_day))
+                    .unwrap_or_default(),
+            ),
+            Cell::num(
+                budget
+                    .map(|b| money(b.max_cost_per_day))
+                    .unwrap_or_default(),
+            ),
+            Cell::num(
+                budget
+                    .map(|b| money(b.max_cost_per_month))
+                    .unwrap_or_default(),
+            ),
+            Cell::text(match budget {
+                None => "no budget",
+                Some(b) if b.enforced => "enforced",
+                Some(_) => "not enforced",
+            }),
+        ]);
+    }
+    let page = ListPage {
+        nav: admin.nav("/users"),
+        title: "Users",
+        intro: "People usage is attributed to. Only administrators sign in to this UI; members are named by the programs that record their usage.",
+        csrf: admin.csrf(),
+        headers: vec![
+            ("User", false),
+            ("Username", false),
+            ("Role", false),
+            ("Password", false),
+            ("Requests/day", true),
+            ("Cost/day", true),
+            ("Cost/month", true),
+            ("Budget", false),
+        ],
+        rows,
+        forms: vec![form.unwrap_or_else(|| new_user_form(admin))],
+    };
+    Ok(render(status, &page))
+}
+
+async fn list(State(app): State<Arc<App>>, admin: Admin) -> PageResult {
+    list_page(&app, &admin, None, StatusCode::OK).await
+}
+
+fn field(v: &Values, key: &str) -> String {
+    v.get(key).map(|s| s.trim().to_string()).unwrap_or_default()
+}
+
+fn role(v: &Values) -> AppResult<Role> {
+    field(v, "role")
+        .parse()
+        .map_err(|e: String| AppError::invalid("role", e))
+}
+
+async fn create(
+    State(app): State<Arc<App>>,
+    admin: Admin,
+    PostForm(v): PostForm<Values>,
+) -> PageResult {
+    admin.check_csrf(&v)?;
+    let result = async {
+        let role = role(&v)?;
+        let password = v.get("password").filter(|p| !p.is_empty());
+        if role == Role::Admin && password.is_none() {
+            return Err(AppError::invalid(
+                "password",
+                "an administrator needs a password to sign in",
+            ));
+        }
+        let display = Some(field(&v, "display_name")).filter(|d| !d.is_empty());
+        app.create_user(
+            &field(&v, "username"),
+            display.as_deref(),
+            role,
+            password.map(String::as_str),
+        )
+        .await
+    }
+    .await;
+    match result {
+        Ok(()) => Ok(Redirect::to("/users").into_response()),
+        Err(e @ (AppError::Invalid { .. } | AppError::Conflict(_))) => {
+            let e = match e {
+                AppError::Conflict(_) => AppError::invalid("username", "is taken"),
+                other => other,
+            };
+            let form = new_user_form(&admin).refill(&v).with_error(&e);
+            list_page(&app, &admin, Some(form), StatusCode::BAD_REQUEST).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn budget_values(b: &Budget) -> Values {
+    let money = |m: Money| {
+        if m == Money::ZERO {
+            "0".to_string()
+        } else {
+            m.to_string()
+        }
+    };
+    [
+        ("max_requests_per_day", b.max_requests_per_day.to_string()),
+        ("max_tokens_per_day", b.max_tokens_per_day.to_string()),
+        ("max_cost_per_day", money(b.max_cost_per_day)),
+        (
+            "max_requests_per_month",
+            b.max_requests_per_month.to_string(),
+        ),
+        ("max_tokens_per_month", b.max_tokens_per_month.to_string()),
+        ("max_cost_per_month", money(b.max_cost_per_month)),
+        ("enforced", b.enforced.to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+fn user_forms(admin: &Admin, username: &str, role: Role, budget: &Budget) -> Vec<Form> {
+    let base = format!("/users/{}", urlencode(username));
+    let b = budget_values(budget);
+    let value = |k: &str| b.get(k).cloned().unwrap_or_default();
+    vec![
+        Form {
+            id: "budget",
+            title: "Budget",
+            action: format!("{base}/budget"),
+            submit: "Save budget",
+            csrf: admin.csrf(),
+            fields: vec![
+                Field::new(
+                    "max_requests_per_day",
+                    "Max requests per day",
+                    "number",
+                    value("max_requests_per_day"),
+                )
+                .hint("0 = unlimited"),
+                Field::new(
+                    "max_tokens_per_day",
+                    "Max tokens per day",
+                    "number",
+                    value("max_tokens_per_day"),
+                )
+                .hint("0 = unlimited"),
+                Field::new(
+                    "max_cost_per_day",
+                    "Max cost per day (USD)",
+                    "text",
+                    value("max_cost_per_day"),
+                )
+                .hint("0 = unlimited"),
+                Field::new(
+                    "max_requests_per_month",
+                    "Max requests per month",
+                    "number",
+                    value("max_requests_per_month"),
+                )
+                .hint("0 = unlimited"),
+                Field::new(
+                    "max_tokens_per_month",
+                    "Max tokens per month",
+                    "number",
+                    value("max_tokens_per_month"),
+                )
+                .hint("0 = unlimited"),
+                Field::new(
+                    "max_cost_per_month",
+                    "Max cost per month (USD)",
+                    "text",
+                    value("max_cost_per_month"),
+                )
+                .hint("0 = unlimited; shown as the budget bar on the dashboard"),
+                Field::new("enforced", "Enforced", "checkbox", value("enforced")),
+            ],
+            error: None,
+        },
+        Form {
+            id: "role",
+            title: "Role",
+            action: format!("{base}/role"),
+            submit: "Save role",
+            csrf: admin.csrf(),
+            fields: vec![Field::new("role", "Role", "select", role.as_str()).options(roles())],
+            error: None,
+        },
+        Form {
+            id: "password",
+            title: "Password",
+            action: format!("{base}/password"),
+            submit: "Set password",
+            csrf: admin.csrf(),
+            fields: vec![
+                Field::new("password", "New password", "password", "")
+                    .hint("At least 8 characters"),
+            ],
+            error: None,
+        },
+    ]
+}
+
+async fn edit_page(
+    app: &App,
+    admin: &Admin,
+    username: &str,
+    failed: Option<(usize, Values, AppError)>,
+) -> PageResult {
+    let Some(user) = app
+        .users()
+        .await?
+        .into_iter()
+        .find(|u| u.username == username)
+    else {
+        return Err(AppError::NotFound(format!("user {username:?}")).into());
+    };
+    let budget = app.budget(username).await?.unwrap_or(Budget {
+        enforced: true,
+        ..Budget::default()
+    });
+    let mut forms = user_forms(admin, username, user.role, &budget);
+    let status = if let Some((i, values, e)) = failed {
+        let form = forms.remove(i).refill(&values).with_error(&e);
+        forms.insert(i, form);
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let page = EditPage {
+        nav: admin.nav("/users"),
+        title: format!("{} ({})", user.display_name, user.username),
+        back_href: "/users",
+        back_label: "Users",
+        forms,
+    };
+    Ok(render(status, &page))
+}
+
+async fn edit(
+    State(app): State<Arc<App>>,
+    admin: Admin,
+    Path(username): Path<String>,
+) -> PageResult {
+    edit_page(&app, &admin, &username, None).await
+}
+
+/// Redirects back on success; re-renders the form `index` with the error.
+async fn after(
+    app: &App,
+    admin: &Admin,
+    username: &str,
+    index: usize,
+    v: Values,
+    result: AppResult<()>,
+) -> PageResult {
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/users/{}", urlencode(username))).into_response()),
+        Err(e @ AppError::Invalid { .. }) => {
+            edit_page(app, admin, username, Some((index, v, e))).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn set_budget(
+    State(app): State<Arc<App>>,
+    admin: Admin,
+    Path(username): Path<String>,
+    PostForm(v): PostForm<Values>,
+) -> PageResult {
+    admin.check_csrf(&v)?;
+    let parse = || -> AppResult<Budget> {
+        let count = |key: &'static str| -> AppResult<i64> {
+            let s = field(&v, key);
+            if s.is_empty() {
+                return Ok(0);
+            }
+            s.parse()
+                .map_err(|_| AppError::invalid(key, "must be a whole number (0 = unlimited)"))
+        };
+        let usd = |key: &'static str| -> AppResult<Money> {
+            let s = field(&v, key);
+            if s.is_empty() {
+                return Ok(Money::ZERO);
+            }
+            Money::parse_usd(&s).map_err(|e| AppError::invalid(key, e.to_string()))
+        };
+        Ok(Budget {
+            max_requests_per_day: count("max_requests_per_day")?,
+            max_tokens_per_day: count("max_tokens_per_day")?,
+            max_cost_per_day: usd("max_cost_per_day")?,
+            max_requests_per_month: count("max_requests_per_month")?,
+            max_tokens_per_month: count("max_tokens_per_month")?,
+            max_cost_per_month: usd("max_cost_per_month")?,
+            enforced: v.get("enforced").is_some_and(|e| e == "true"),
+        })
+    };
+    let result = match parse() {
+        Ok(budget) => app.set_budget(&username, &budget).await,
+        Err(e) => Err(e),
+    };
+    after(&app, &admin, &username, 0, v, result).await
+}
+
+async fn set_role(
+    State(app): State<Arc<App>>,
+    admin: Admin,
+    Path(username): Path<String>,
+    PostForm(v): PostForm<Values>,
+) -> PageResult {
+    admin.check_csrf(&v)?;
+    let result = match role(&v) {
+        Ok(role) if role != Role::Admin && username == admin.session.user.username => Err(
+            AppError::invalid("role", "you cannot take away your own administrator role"),
+        ),
+        Ok(role) => app.set_role(&username, role).await,
+        Err(e) => Err(e),
+    };
+    after(&app, &admin, &username, 1, v, result).await
+}
+
+async fn set_password(
+    State(app): State<Arc<App>>,
+    admin: Admin,
+    Path(username): Path<String>,
+    PostForm(v): PostForm<Values>,
+) -> PageResult {
+    admin.check_csrf(&v)?;
+    let result = app
+        .set_password(
+            &username,
+            v.get("password").map(String::as_str).unwrap_or(""),
+        )
+        .await;
+    after(&app, &admin, &username, 2, v, result).await
+}
