@@ -1,0 +1,373 @@
+//! The web UI over HTTP on both stores: who may see what, CSRF, escaping,
+//! sign-in and sessions.
+
+mod common;
+
+use llm_ledger::app::{App, CatalogFile};
+use llm_ledger::domain::Role;
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+
+use common::{TestDb, TestServer, with_catalog};
+
+const PAGES: [&str; 9] = [
+    "/analytics",
+    "/analytics?range=90d",
+    "/providers",
+    "/models",
+    "/configurations",
+    "/tasks",
+    "/users",
+    "/tokens",
+    "/models/gpt-4o",
+];
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Signs in through the form; returns the session cookie.
+async fn sign_in(
+    server: &TestServer,
+    username: &str,
+    password: &str,
+) -> (StatusCode, Option<String>) {
+    let http = client();
+    let page = http.get(server.url("/login")).send().await.unwrap();
+    let login_cookie = page.headers()[SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let html = page.text().await.unwrap();
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let response = http
+        .post(server.url("/login"))
+        .header(COOKIE, login_cookie)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", username),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let session = response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("llm_ledger_session=") && !v.starts_with("llm_ledger_session=;"))
+        .map(|v| v.split(';').next().unwrap().to_string());
+    (response.status(), session)
+}
+
+async fn get(
+    server: &TestServer,
+    path: &str,
+    cookie: Option<&str>,
+) -> (StatusCode, String, String) {
+    let mut request = client().get(server.url(path));
+    if let Some(c) = cookie {
+        request = request.header(COOKIE, c);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let location = response
+        .headers()
+        .get(LOCATION)
+        .map(|l| l.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (status, location, response.text().await.unwrap())
+}
+
+fn csrf_of(html: &str) -> String {
+    html.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+async fn setup(db: &TestDb) -> App {
+    let app = db.open("UTC").await;
+    with_catalog(&app).await;
+    app.create_user("root", Some("Root"), Role::Admin, Some("admin-password"))
+        .await
+        .unwrap();
+    app.create_user("mia", Some("Mia"), Role::Member, Some("member-password"))
+        .await
+        .unwrap();
+    app
+}
+
+async fn every_page_answers_admins_members_and_strangers(db: &TestDb) {
+    let app = setup(db).await;
+    app.create_user("demoted", None, Role::Admin, Some("demoted-password"))
+        .await
+        .unwrap();
+    let server = TestServer::start(app).await;
+
+    let (status, admin) = sign_in(&server, "root", "admin-password").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let admin = admin.expect("a session cookie");
+    // A member cannot sign in: 403 with an explanation, no session.
+    let (status, none) = sign_in(&server, "mia", "member-password").await;
+    assert_eq!((status, none), (StatusCode::FORBIDDEN, None));
+    let (status, none) = sign_in(&server, "root", "wrong-password").await;
+    assert_eq!((status, none), (StatusCode::UNAUTHORIZED, None));
+    // An administrator demoted to member keeps a session that opens nothing.
+    let (_, member) = sign_in(&server, "demoted", "demoted-password").await;
+    let member = member.unwrap();
+    server.app.set_role("demoted", Role::Member).await.unwrap();
+
+    for path in PAGES.iter().copied().chain(["/users/mia"]) {
+        let (status, _, body) = get(&server, path, Some(&admin)).await;
+        assert_eq!(status, StatusCode::OK, "{path} for an admin");
+        assert!(body.contains("Sign out"), "{path}");
+        let (status, _, body) = get(&server, path, Some(&member)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path} for a member");
+        assert!(body.contains("Only administrators"), "{path}: {body}");
+        for cookie in [
+            None,
+            Some("llm_ledger_session=forged"),
+            Some("llm_ledger_session="),
+        ] {
+            let (status, location, _) = get(&server, path, cookie).await;
+            assert_eq!(
+                (status, location.as_str()),
+                (StatusCode::SEE_OTHER, "/login"),
+                "{path} with {cookie:?}"
+            );
+        }
+    }
+    // The analytics API accepts an administrator's session too.
+    let (status, _, body) = get(&server, "/api/v1/analytics", Some(&admin)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("\"range\":\"30d\""));
+    assert_eq!(
+        get(&server, "/api/v1/analytics", Some(&member)).await.0,
+        StatusCode::FORBIDDEN
+    );
+}
+
+async fn forms_without_their_csrf_token_change_nothing(db: &TestDb) {
+    let app = setup(db).await;
+    let server = TestServer::start(app).await;
+    let (_, admin) = sign_in(&server, "root", "admin-password").await;
+    let admin = admin.unwrap();
+    let (_, _, html) = get(&server, "/providers", Some(&admin)).await;
+    let csrf = csrf_of(&html);
+    let http = client();
+    let fields = [
+        ("identifier", "mistral"),
+        ("name", "Mistral"),
+        ("adapter_type", "mistral"),
+        ("active", "true"),
+    ];
+    for token in [None, Some("forged")] {
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        if let Some(t) = token {
+            form.push(("csrf", t));
+        }
+        let response = http
+            .post(server.url("/providers"))
+            .header(COOKIE, &admin)
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{token:?}");
+    }
+    let response = http
+        .post(server.url("/logout"))
+        .header(COOKIE, &admin)
+        .form(&[("csrf", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(
+        server
+            .app
+            .providers()
+            .await
+            .unwrap()
+            .iter()
+            .all(|p| p.item.identifier != "mistral")
+    );
+
+    // With the token it works.
+    let mut form = fields.to_vec();
+    form.push(("csrf", &csrf));
+    let response = http
+        .post(server.url("/providers"))
+        .header(COOKIE, &admin)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(
+        server
+            .app
+            .providers()
+            .await
+            .unwrap()
+            .iter()
+            .any(|p| p.item.identifier == "mistral")
+    );
+
+    // A bad value is shown beside its field and nothing is saved.
+    let bad = [
+        ("csrf", csrf.as_str()),
+        ("identifier", "bad-model"),
+        ("name", "Bad"),
+        ("provider", "openai-prod"),
+        ("model_id", "bad"),
+        ("input_price", "1.23456"),
+        ("output_price", "1"),
+    ];
+    let response = http
+        .post(server.url("/models"))
+        .header(COOKIE, &admin)
+        .form(&bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("field invalid"), "{html}");
+    assert!(html.contains("more than 4 fractional digits"));
+    assert!(
+        server
+            .app
+            .models()
+            .await
+            .unwrap()
+            .iter()
+            .all(|m| m.item.identifier != "bad-model")
+    );
+
+    // Signing out ends the session.
+    let response = http
+        .post(server.url("/logout"))
+        .header(COOKIE, &admin)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        get(&server, "/analytics", Some(&admin)).await.0,
+        StatusCode::SEE_OTHER
+    );
+}
+
+async fn names_are_text_everywhere(db: &TestDb) {
+    let app = setup(db).await;
+    let evil = "<script>alert(1)</script>";
+    let file = format!(
+        r#"
+[[model]]
+identifier = "evil"
+name = "{evil}"
+provider = "openai-prod"
+model_id = "evil"
+input_price = "100"
+output_price = "100"
+"#
+    );
+    app.apply_catalog(&CatalogFile::parse(&file).unwrap())
+        .await
+        .unwrap();
+    let mut r = llm_ledger::domain::UsageRecord::new(llm_ledger::domain::ServiceType::Chat);
+    r.model = Some("evil".into());
+    r.source = Some(evil.into());
+    r.user = Some(evil.into());
+    r.counts.prompt_tokens = 1000;
+    app.record(vec![r]).await.unwrap();
+    let server = TestServer::start(app).await;
+    let (_, admin) = sign_in(&server, "root", "admin-password").await;
+    let admin = admin.unwrap();
+    for path in [
+        "/analytics",
+        "/models",
+        "/models/evil",
+        "/users",
+        "/configurations",
+    ] {
+        let (status, _, body) = get(&server, path, Some(&admin)).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(!body.contains(evil), "{path} contains the raw script tag");
+        if path != "/configurations" {
+            assert!(
+                body.contains("&lt;script&gt;alert(1)&lt;/script&gt;")
+                    || body.contains("&#60;script&#62;"),
+                "{path} shows the name as text"
+            );
+        }
+    }
+}
+
+async fn expired_sessions_open_nothing(db: &TestDb) {
+    let app = setup(db).await;
+    drop(app);
+    let store = llm_ledger::store::connect(&db.url).await.unwrap();
+    let secret = "llmledger_expired-session-secret";
+    let past = chrono::Utc::now() - chrono::Duration::minutes(1);
+    store
+        .create_session(
+            &llm_ledger::secrets::token_hash(secret),
+            "root",
+            "csrf",
+            past,
+        )
+        .await
+        .unwrap();
+    let server = TestServer::start(db.open("UTC").await).await;
+    let cookie = format!("llm_ledger_session={secret}");
+    let (status, location, _) = get(&server, "/analytics", Some(&cookie)).await;
+    assert_eq!(
+        (status, location.as_str()),
+        (StatusCode::SEE_OTHER, "/login")
+    );
+}
+
+async fn an_empty_ledger_explains_how_to_start(db: &TestDb) {
+    let app = db.open("UTC").await;
+    app.create_user("root", None, Role::Admin, Some("admin-password"))
+        .await
+        .unwrap();
+    let server = TestServer::start(app).await;
+    let (_, admin) = sign_in(&server, "root", "admin-password").await;
+    let (status, _, body) = get(&server, "/analytics", admin.as_deref()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("No usage recorded yet")
+            && body.contains("seed-usage")
+            && body.contains("/api/v1/usage")
+    );
+}
+
+both_stores!(
+    every_page_answers_admins_members_and_strangers,
+    forms_without_their_csrf_token_change_nothing,
+    names_are_text_everywhere,
+    expired_sessions_open_nothing,
+    an_empty_ledger_explains_how_to_start,
+);
