@@ -307,7 +307,7 @@ async fn idempotency_keys_count_a_record_once(db: &TestDb) {
     assert_eq!((again.recorded, again.duplicates), (1, 1));
     assert_eq!(totals(&app).await.0, 3);
     // Keys are kept for the retention period: pruning now forgets none.
-    assert_eq!(app.prune_idempotency_keys().await.unwrap(), 0);
+    assert_eq!(app.prune_expired().await.unwrap(), 0);
     assert_eq!(app.record(vec![keyed("k1")]).await.unwrap().duplicates, 1);
 }
 

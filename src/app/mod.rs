@@ -2,6 +2,7 @@
 //! storage. The CLI, the HTTP layer and embedding programs all call `App`.
 
 mod analytics;
+mod budget;
 pub mod catalog_file;
 mod commit;
 mod error;
@@ -23,6 +24,7 @@ use crate::secrets;
 use crate::store::{self, BatchOutcome, NewUser, PreparedRecord, Store, UsageRow};
 
 pub use analytics::{Listed, NO_MODEL, SYSTEM, UNATTRIBUTED};
+pub use budget::{BudgetAnswer, BudgetRequest, DEFAULT_RESERVATION_TTL};
 pub use catalog_file::{ApplySummary, CatalogFile};
 pub use commit::Committer;
 pub use error::{AppError, AppResult};
@@ -39,6 +41,7 @@ pub struct App {
     timezone: Tz,
     committer: Committer,
     token_touches: Mutex<HashMap<i64, Instant>>,
+    reservation_ttl: Duration,
 }
 
 impl App {
@@ -76,6 +79,7 @@ impl App {
             timezone,
             committer,
             token_touches: Mutex::new(HashMap::new()),
+            reservation_ttl: DEFAULT_RESERVATION_TTL,
         })
     }
 
@@ -113,17 +117,6 @@ impl App {
                         message,
                     })
             })
-            .chain(
-                records
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, r)| r.reservation_id.is_some())
-                    .map(|(index, _)| FieldError {
-                        index,
-                        field: "reservation_id".into(),
-                        message: "is not a known reservation".into(),
-                    }),
-            )
             .collect();
         if !errors.is_empty() {
             return Err(AppError::Rejected(RejectReason::Invalid(errors)));
@@ -150,11 +143,8 @@ impl App {
     }
 
     /// Forgets idempotency keys older than the retention period.
-    pub async fn prune_idempotency_keys(&self) -> AppResult<u64> {
-        Ok(self
-            .store
-            .prune_idempotency_keys(Utc::now() - IDEMPOTENCY_RETENTION)
-            .await?)
+    pub async fn prune_expired(&self) -> AppResult<u64> {
+        Ok(self.store.prune(Utc::now() - IDEMPOTENCY_RETENTION).await?)
     }
 
     pub async fn usage_rows(&self, from: Day, to: Day) -> AppResult<Vec<UsageRow>> {

@@ -14,9 +14,14 @@ pub struct ServeArgs {
     /// Address and port to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Seconds a budget reservation holds when its usage is not recorded
+    /// and it is not released.
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    pub reservation_ttl: u64,
 }
 
-pub async fn run(app: App, args: ServeArgs) -> Result<()> {
+pub async fn run(mut app: App, args: ServeArgs) -> Result<()> {
+    app.set_reservation_ttl(Duration::from_secs(args.reservation_ttl.max(1)));
     if let Some(password) = app.ensure_initial_admin().await? {
         println!(
             "Created the administrator \"admin\" with this one-time password (shown only now):"
@@ -30,7 +35,7 @@ pub async fn run(app: App, args: ServeArgs) -> Result<()> {
 /// Serves the ledger until SIGINT or SIGTERM.
 pub async fn serve(app: App, listen: SocketAddr) -> Result<()> {
     let app = Arc::new(app);
-    tokio::spawn(prune_idempotency_keys(app.clone()));
+    tokio::spawn(prune_expired(app.clone()));
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -46,11 +51,11 @@ pub async fn serve(app: App, listen: SocketAddr) -> Result<()> {
 }
 
 /// Forgets idempotency keys past their retention, hourly.
-async fn prune_idempotency_keys(app: Arc<App>) {
+async fn prune_expired(app: Arc<App>) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tick.tick().await;
-        match app.prune_idempotency_keys().await {
+        match app.prune_expired().await {
             Ok(0) => {}
             Ok(n) => tracing::info!(keys = n, "forgot expired idempotency keys"),
             Err(e) => tracing::warn!(error = %e, "cannot prune idempotency keys"),

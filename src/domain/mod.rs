@@ -1,6 +1,7 @@
 //! Pure types and rules: no I/O, no database, no HTTP.
 
 pub mod analytics;
+pub mod budget;
 pub mod catalog;
 pub mod day;
 pub mod money;

@@ -5,7 +5,7 @@ mod migrations;
 mod postgres;
 pub mod resolve;
 mod rows;
-mod sql;
+pub(crate) mod sql;
 mod sqlite;
 
 use std::sync::Arc;
@@ -13,6 +13,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::domain::budget::BudgetState;
 use crate::domain::{
     ApiToken, Budget, Configuration, Day, FieldError, Model, Money, Provider, Role, Scope, Task,
     Totals, User,
@@ -108,6 +109,27 @@ pub struct Session {
     pub expires_at: DateTime<Utc>,
 }
 
+/// Whose budget to read, as of when.
+#[derive(Clone, Debug)]
+pub struct BudgetQuery {
+    pub username: String,
+    pub configuration: Option<String>,
+    pub today: Day,
+    pub now: DateTime<Utc>,
+}
+
+/// A hold to place when the decision allows it.
+#[derive(Clone, Debug)]
+pub struct Hold {
+    pub id: String,
+    pub tokens: i64,
+    pub cost: Money,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Decides, inside the store's lock, whether a hold may be placed.
+pub type Decider = std::sync::Arc<dyn Fn(&BudgetState) -> bool + Send + Sync>;
+
 /// What a batch of usage records did once committed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct BatchOutcome {
@@ -185,8 +207,9 @@ pub trait Store: Send + Sync + 'static {
     /// whole or (when a record does not fit the catalog) not at all; the
     /// others are unaffected.
     async fn record(&self, batches: Vec<Vec<PreparedRecord>>) -> StoreResult<Vec<BatchResult>>;
-    /// Forgets idempotency keys first seen before `before`; returns how many.
-    async fn prune_idempotency_keys(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+    /// Forgets idempotency keys first seen, and reservations that expired,
+    /// before `before`; returns how many rows went.
+    async fn prune(&self, before: DateTime<Utc>) -> StoreResult<u64>;
     /// The aggregate rows of the days `from..=to`, with names, in key order.
     async fn usage_rows(&self, from: Day, to: Day) -> StoreResult<Vec<UsageRow>>;
     /// Whether any usage is stored.
@@ -211,6 +234,21 @@ pub trait Store: Send + Sync + 'static {
     /// Removes all usage and the demo catalog in one transaction; refuses
     /// with `Conflict` when real usage exists.
     async fn delete_demo_data(&self) -> StoreResult<()>;
+
+    /// The user's and configuration's usage today and this month, with live
+    /// holds counted as usage.
+    async fn budget_state(&self, query: &BudgetQuery) -> StoreResult<BudgetState>;
+    /// Reads the budget state and, when `decide` allows it, places the hold,
+    /// atomically with respect to other reservations and settlements of the
+    /// same user and configuration. Returns the state and whether it held.
+    async fn reserve(
+        &self,
+        query: &BudgetQuery,
+        hold: &Hold,
+        decide: Decider,
+    ) -> StoreResult<(BudgetState, bool)>;
+    /// Releases a live hold; false when there was none.
+    async fn release(&self, id: &str, now: DateTime<Utc>) -> StoreResult<bool>;
 
     async fn create_session(
         &self,

@@ -154,12 +154,17 @@ fn provider_of(record: &UsageRecord, model: Option<&ModelRef>) -> String {
 pub fn plan(
     batches: &[Vec<PreparedRecord>],
     snap: &Snapshot,
+    earlier: Vec<Option<Vec<FieldError>>>,
 ) -> (Vec<Option<Vec<FieldError>>>, Discoveries) {
     let mut refusals = Vec::with_capacity(batches.len());
     let mut found = Discoveries::default();
     let mut taken: HashSet<String> = snap.models.iter().map(|m| m.identifier.clone()).collect();
     let mut planned: HashSet<(String, String)> = HashSet::new();
-    for batch in batches {
+    for (batch, earlier) in batches.iter().zip(earlier) {
+        if earlier.is_some() {
+            refusals.push(earlier);
+            continue;
+        }
         let errors: Vec<FieldError> = batch
             .iter()
             .enumerate()
@@ -286,6 +291,7 @@ pub struct ResolvedRecord {
     pub key: AggregateKey,
     pub amounts: Amounts,
     pub idempotency_key: Option<String>,
+    pub reservation_id: Option<String>,
 }
 
 /// Resolves every record against a snapshot that holds all it names.
@@ -356,6 +362,7 @@ pub fn resolve(
                 cost: record_cost(r, model.and_then(|m| m.pricing.as_ref())),
             },
             idempotency_key: r.idempotency_key.clone(),
+            reservation_id: r.reservation_id.clone(),
         });
     }
     if errors.is_empty() {
@@ -381,14 +388,9 @@ pub fn idempotency_keys<'a>(
 /// Sums resolved records into one delta per aggregate key, in key order (so
 /// concurrent writers lock rows in the same order). A record whose key is
 /// not in `new_keys`, or repeats one already counted, is a duplicate.
-pub fn merge(
-    batches: &[&Vec<ResolvedRecord>],
-    new_keys: &HashSet<String>,
-) -> (
-    BTreeMap<AggregateKey, Amounts>,
-    Vec<crate::store::BatchOutcome>,
-) {
+pub fn merge(batches: &[&Vec<ResolvedRecord>], new_keys: &HashSet<String>) -> Merged {
     let mut deltas: BTreeMap<AggregateKey, Amounts> = BTreeMap::new();
+    let mut settled = Vec::new();
     let mut counted: HashSet<&str> = HashSet::new();
     let mut outcomes = Vec::with_capacity(batches.len());
     for batch in batches {
@@ -400,6 +402,7 @@ pub fn merge(
             };
             if fresh {
                 deltas.entry(r.key).or_default().add(&r.amounts);
+                settled.extend(r.reservation_id.clone());
                 outcome.recorded += 1;
             } else {
                 outcome.duplicates += 1;
@@ -407,7 +410,57 @@ pub fn merge(
         }
         outcomes.push(outcome);
     }
-    (deltas, outcomes)
+    Merged {
+        deltas,
+        outcomes,
+        settled,
+    }
+}
+
+/// A group's records summed per aggregate key.
+pub struct Merged {
+    pub deltas: BTreeMap<AggregateKey, Amounts>,
+    /// Per accepted batch, in order.
+    pub outcomes: Vec<crate::store::BatchOutcome>,
+    /// Reservations whose usage is now recorded.
+    pub settled: Vec<String>,
+}
+
+/// The reservation ids a group names.
+pub fn reservation_ids(batches: &[Vec<PreparedRecord>]) -> BTreeSet<String> {
+    batches
+        .iter()
+        .flatten()
+        .filter_map(|p| p.record.reservation_id.clone())
+        .collect()
+}
+
+/// Refuses the batches that name a reservation the ledger never issued.
+pub fn reservation_refusals(
+    batches: &[Vec<PreparedRecord>],
+    known: &HashSet<String>,
+) -> Vec<Option<Vec<FieldError>>> {
+    batches
+        .iter()
+        .map(|batch| {
+            let errors: Vec<FieldError> = batch
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| {
+                    p.record
+                        .reservation_id
+                        .as_ref()
+                        .is_some_and(|id| !known.contains(id))
+                })
+                .map(|(index, _)| FieldError {
+                    index,
+                    field: "reservation_id".into(),
+                    message: "is not a reservation of this ledger".into(),
+                })
+                .collect();
+            (!errors.is_empty()).then_some(errors)
+        })
+        .collect()
 }
 
 /// The key of a rollup row: dimension code, day, item.

@@ -231,3 +231,20 @@ pub fn session(r: &dyn Columns) -> StoreResult<Session> {
         expires_at: timestamp(r.int(7)?)?,
     })
 }
+
+/// `requests, tokens, cost` from the first column on.
+pub fn totals_row(r: &dyn Columns) -> StoreResult<Totals> {
+    totals(r, 0)
+}
+
+/// `id, max_requests_per_day, max_tokens_per_day, max_cost_per_day`.
+pub fn configuration_limits(r: &dyn Columns) -> StoreResult<(i64, DailyLimits)> {
+    Ok((
+        r.int(0)?,
+        DailyLimits {
+            max_requests_per_day: r.int(1)?,
+            max_tokens_per_day: r.int(2)?,
+            max_cost_per_day: Money::from_picos(r.int(3)?),
+        },
+    ))
+}

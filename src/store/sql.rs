@@ -173,6 +173,34 @@ pub const SESSION: &str = "SELECT u.username, u.display_name, u.role, u.active, 
     WHERE s.secret_hash = $1 AND s.expires_at > $2";
 pub const DELETE_SESSION: &str = "DELETE FROM sessions WHERE secret_hash = $1 OR expires_at <= $2";
 
+pub const CONFIGURATION_LIMITS: &str =
+    "SELECT id, max_requests_per_day, max_tokens_per_day, max_cost_per_day
+    FROM configurations WHERE identifier = $1";
+/// One item's usage over a day range. Plan: primary key range (dim, day, item).
+pub const ROLLUP_ITEM: &str = "SELECT CAST(COALESCE(SUM(requests), 0) AS BIGINT),
+        CAST(COALESCE(SUM(tokens), 0) AS BIGINT), CAST(COALESCE(SUM(cost), 0) AS BIGINT)
+    FROM usage_rollup WHERE dim = $1 AND day BETWEEN $2 AND $3 AND item = $4";
+/// Live holds; plan: the partial indexes on held reservations.
+pub const HELD_BY_USER: &str =
+    "SELECT CAST(COUNT(*) AS BIGINT), CAST(COALESCE(SUM(tokens), 0) AS BIGINT),
+        CAST(COALESCE(SUM(cost), 0) AS BIGINT)
+    FROM reservations WHERE user_id = $1 AND state = 'held' AND expires_at > $2";
+pub const HELD_BY_CONFIGURATION: &str =
+    "SELECT CAST(COUNT(*) AS BIGINT), CAST(COALESCE(SUM(tokens), 0) AS BIGINT),
+        CAST(COALESCE(SUM(cost), 0) AS BIGINT)
+    FROM reservations WHERE configuration_id = $1 AND state = 'held' AND expires_at > $2";
+pub const INSERT_RESERVATION: &str =
+    "INSERT INTO reservations (id, user_id, configuration_id, tokens, cost, state,
+        created_at, expires_at)
+    VALUES ($1, $2, $3, $4, $5, 'held', $6, $7)";
+pub const RELEASE_RESERVATION: &str = "UPDATE reservations SET state = 'released'
+    WHERE id = $1 AND state = 'held' AND expires_at > $2";
+pub const RESERVATION_OWNERS: &str =
+    "SELECT user_id, configuration_id FROM reservations WHERE id = $1";
+pub const SETTLE_RESERVATION: &str =
+    "UPDATE reservations SET state = 'settled' WHERE id = $1 AND state = 'held'";
+pub const PRUNE_RESERVATIONS: &str = "DELETE FROM reservations WHERE expires_at < $1";
+
 /// The label query of a dimension that has catalog records.
 pub fn labels(dim: super::Dimension) -> Option<&'static str> {
     use super::Dimension as D;

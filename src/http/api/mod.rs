@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`.
 
 mod analytics;
+mod budget;
 mod catalog;
 mod usage;
 
@@ -15,4 +16,5 @@ pub fn router() -> Router<Arc<App>> {
         .merge(usage::router())
         .merge(analytics::router())
         .merge(catalog::router())
+        .merge(budget::router())
 }

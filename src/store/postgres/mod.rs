@@ -1,6 +1,7 @@
 //! The PostgreSQL backend, for deployments where several `llm-ledger`
 //! processes share one database.
 
+mod budget;
 mod usage;
 
 use std::time::Duration;
@@ -14,15 +15,38 @@ use super::migrations::{HISTORY_TABLE, POSTGRES};
 use super::rows::{self, Columns};
 use super::sql;
 use super::{
-    BatchResult, DemoMarks, Dimension, Label, NewUser, PreparedRecord, Session, Store, StoreError,
-    StoreResult, UsageRow, UserRecord,
+    BatchResult, BudgetQuery, Decider, DemoMarks, Dimension, Hold, Label, NewUser, PreparedRecord,
+    Session, Store, StoreError, StoreResult, UsageRow, UserRecord,
 };
+use crate::domain::budget::BudgetState;
 use crate::domain::{
     ApiToken, Budget, Configuration, Day, Model, Money, Provider, Role, Scope, Task, Totals, User,
 };
 
 /// Serialises concurrent `migrate` runs of several processes.
 const MIGRATION_LOCK: i64 = 0x6c6c_6d6c_6564;
+/// Classes of the transaction-level advisory locks that serialise budget
+/// reservations and their settlement per user and per configuration.
+const USER_LOCK: i64 = 1;
+const CONFIGURATION_LOCK: i64 = 2;
+
+/// Takes budget locks in one global order (users before configurations,
+/// ascending ids), so no two transactions wait on each other in a cycle.
+async fn lock_budgets(
+    tx: &mut sqlx::Transaction<'static, Postgres>,
+    keys: impl IntoIterator<Item = (i64, i64)>,
+) -> StoreResult<()> {
+    let mut keys: Vec<(i64, i64)> = keys.into_iter().filter(|(_, id)| *id != 0).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    for (class, id) in keys {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind((class << 48) | (id & 0xFFFF_FFFF_FFFF))
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
 
 pub struct PgStore {
     pool: PgPool,
@@ -406,12 +430,16 @@ impl Store for PgStore {
         usage::record(&self.pool, &batches).await
     }
 
-    async fn prune_idempotency_keys(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        let done = sqlx::query(sql::PRUNE_IDEMPOTENCY)
-            .bind(before.timestamp())
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected())
+    async fn prune(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let mut total = 0;
+        for statement in [sql::PRUNE_IDEMPOTENCY, sql::PRUNE_RESERVATIONS] {
+            total += sqlx::query(statement)
+                .bind(before.timestamp())
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        }
+        Ok(total)
     }
 
     async fn usage_rows(&self, from: Day, to: Day) -> StoreResult<Vec<UsageRow>> {
@@ -531,5 +559,56 @@ impl Store for PgStore {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    async fn budget_state(&self, query: &BudgetQuery) -> StoreResult<BudgetState> {
+        let mut tx = self.pool.begin().await?;
+        let ids = budget::ids(&mut tx, query).await?;
+        let state = budget::read_state(&mut tx, query, ids).await?;
+        tx.commit().await?;
+        Ok(state)
+    }
+
+    async fn reserve(
+        &self,
+        query: &BudgetQuery,
+        hold: &Hold,
+        decide: Decider,
+    ) -> StoreResult<(BudgetState, bool)> {
+        let mut tx = self.pool.begin().await?;
+        let (user, configuration) = budget::ids(&mut tx, query).await?;
+        lock_budgets(
+            &mut tx,
+            [
+                (USER_LOCK, user),
+                (CONFIGURATION_LOCK, configuration.map_or(0, |c| c.0)),
+            ],
+        )
+        .await?;
+        let state = budget::read_state(&mut tx, query, (user, configuration)).await?;
+        let allowed = decide(&state);
+        if allowed {
+            sqlx::query(sql::INSERT_RESERVATION)
+                .bind(&hold.id)
+                .bind(user)
+                .bind(configuration.map_or(0, |c| c.0))
+                .bind(hold.tokens)
+                .bind(hold.cost.picos())
+                .bind(query.now.timestamp())
+                .bind(hold.expires_at.timestamp())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok((state, allowed))
+    }
+
+    async fn release(&self, id: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+        let done = sqlx::query(sql::RELEASE_RESERVATION)
+            .bind(id)
+            .bind(now.timestamp())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 }

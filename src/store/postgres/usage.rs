@@ -127,6 +127,35 @@ async fn register(tx: &mut Tx, found: &resolve::Discoveries) -> StoreResult<()> 
     Ok(())
 }
 
+/// Takes the budget locks of the users and configurations whose reservations
+/// a group settles (the same locks `reserve` takes, in the same order), so a
+/// hold turns into usage without a reservation seeing neither or both.
+/// Returns the ids of the reservations that exist.
+async fn lock_reservations(tx: &mut Tx, ids: &BTreeSet<String>) -> StoreResult<HashSet<String>> {
+    let mut known = HashSet::new();
+    let mut users = BTreeSet::new();
+    let mut configurations = BTreeSet::new();
+    for id in ids {
+        let row: Option<PgRow> = sqlx::query(sql::RESERVATION_OWNERS)
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        if let Some(row) = row {
+            known.insert(id.clone());
+            users.insert(row.int(0)?);
+            configurations.insert(row.int(1)?);
+        }
+    }
+    let keys = users.into_iter().map(|u| (super::USER_LOCK, u));
+    let keys = keys.chain(
+        configurations
+            .into_iter()
+            .map(|c| (super::CONFIGURATION_LOCK, c)),
+    );
+    super::lock_budgets(tx, keys).await?;
+    Ok(known)
+}
+
 fn retryable(e: &StoreError) -> bool {
     matches!(e, StoreError::Database(m) if m.contains("deadlock") || m.contains("could not serialize"))
 }
@@ -153,8 +182,10 @@ async fn record_once(
 ) -> StoreResult<Vec<BatchResult>> {
     let mut tx = pool.begin().await?;
     let names = Names::of(batches);
+    let known = lock_reservations(&mut tx, &resolve::reservation_ids(batches)).await?;
+    let earlier = resolve::reservation_refusals(batches, &known);
     let mut snap = load_snapshot(&mut tx, &names).await?;
-    let (refusals, found) = resolve::plan(batches, &snap);
+    let (refusals, found) = resolve::plan(batches, &snap, earlier);
     if !found.is_empty() {
         register(&mut tx, &found).await?;
         snap = load_snapshot(&mut tx, &names).await?;
@@ -187,7 +218,17 @@ async fn record_once(
             .into_iter()
             .collect()
     };
-    let (deltas, outcomes) = resolve::merge(&accepted, &new_keys);
+    let resolve::Merged {
+        deltas,
+        outcomes,
+        settled,
+    } = resolve::merge(&accepted, &new_keys);
+    for id in &settled {
+        sqlx::query(sql::SETTLE_RESERVATION)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
     if !deltas.is_empty() {
         let mut cols: [Vec<i64>; 15] = Default::default();
         let mut days = Vec::with_capacity(deltas.len());

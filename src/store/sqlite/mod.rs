@@ -5,6 +5,7 @@
 //! writers never contend for the lock. Reads run on a small pool of
 //! connections in blocking tasks.
 
+mod budget;
 mod usage;
 
 use std::path::{Path, PathBuf};
@@ -19,9 +20,10 @@ use super::migrations::{HISTORY_TABLE, SQLITE};
 use super::rows::{self, Columns};
 use super::sql;
 use super::{
-    BatchResult, DemoMarks, Dimension, Label, NewUser, PreparedRecord, Session, Store, StoreError,
-    StoreResult, UsageRow, UserRecord,
+    BatchResult, BudgetQuery, Decider, DemoMarks, Dimension, Hold, Label, NewUser, PreparedRecord,
+    Session, Store, StoreError, StoreResult, UsageRow, UserRecord,
 };
+use crate::domain::budget::BudgetState;
 use crate::domain::{
     ApiToken, Budget, Configuration, Day, Model, Money, Provider, Role, Scope, Task, Totals, User,
 };
@@ -478,9 +480,11 @@ impl Store for SqliteStore {
         self.write(move |conn| usage::record(conn, &batches)).await
     }
 
-    async fn prune_idempotency_keys(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+    async fn prune(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         self.write(move |conn| {
-            Ok(conn.execute(sql::PRUNE_IDEMPOTENCY, [before.timestamp()])? as u64)
+            let keys = conn.execute(sql::PRUNE_IDEMPOTENCY, [before.timestamp()])?;
+            let holds = conn.execute(sql::PRUNE_RESERVATIONS, [before.timestamp()])?;
+            Ok((keys + holds) as u64)
         })
         .await
     }
@@ -592,6 +596,53 @@ impl Store for SqliteStore {
         self.write(move |conn| {
             conn.execute(sql::DELETE_SESSION, args)?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn budget_state(&self, query: &BudgetQuery) -> StoreResult<BudgetState> {
+        let query = query.clone();
+        self.read(move |conn| Ok(budget::read_state(conn, &query)?.0))
+            .await
+    }
+
+    async fn reserve(
+        &self,
+        query: &BudgetQuery,
+        hold: &Hold,
+        decide: Decider,
+    ) -> StoreResult<(BudgetState, bool)> {
+        let (query, hold) = (query.clone(), hold.clone());
+        // The writer thread runs one write at a time: no other reservation or
+        // settlement can come between the read and the insert.
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let (state, user, configuration) = budget::read_state(&tx, &query)?;
+            let allowed = decide(&state);
+            if allowed {
+                tx.execute(
+                    sql::INSERT_RESERVATION,
+                    params![
+                        hold.id,
+                        user,
+                        configuration,
+                        hold.tokens,
+                        hold.cost.picos(),
+                        query.now.timestamp(),
+                        hold.expires_at.timestamp()
+                    ],
+                )?;
+            }
+            tx.commit()?;
+            Ok((state, allowed))
+        })
+        .await
+    }
+
+    async fn release(&self, id: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+        let id = id.to_string();
+        self.write(move |conn| {
+            Ok(conn.execute(sql::RELEASE_RESERVATION, params![id, now.timestamp()])? == 1)
         })
         .await
     }

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use rusqlite::{Connection, TransactionBehavior, params};
 
-use super::{id_of, now_unix, query_all};
+use super::{id_of, now_unix, query_all, query_opt};
 use crate::domain::Day;
 use crate::store::resolve::{self, Names, Snapshot};
 use crate::store::rows;
@@ -101,8 +101,15 @@ pub fn record(
 ) -> StoreResult<Vec<BatchResult>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let names = Names::of(batches);
+    let mut known = HashSet::new();
+    for id in resolve::reservation_ids(batches) {
+        if query_opt(&tx, sql::RESERVATION_OWNERS, [&id], |r| r.int(0))?.is_some() {
+            known.insert(id);
+        }
+    }
+    let earlier = resolve::reservation_refusals(batches, &known);
     let mut snap = load_snapshot(&tx, &names)?;
-    let (refusals, found) = resolve::plan(batches, &snap);
+    let (refusals, found) = resolve::plan(batches, &snap, earlier);
     if !found.is_empty() {
         register(&tx, &found)?;
         snap = load_snapshot(&tx, &names)?;
@@ -133,7 +140,14 @@ pub fn record(
             new_keys.insert(key);
         }
     }
-    let (deltas, outcomes) = resolve::merge(&accepted, &new_keys);
+    let resolve::Merged {
+        deltas,
+        outcomes,
+        settled,
+    } = resolve::merge(&accepted, &new_keys);
+    for id in &settled {
+        tx.prepare_cached(sql::SETTLE_RESERVATION)?.execute([id])?;
+    }
     {
         let mut upsert = tx.prepare_cached(UPSERT_USAGE)?;
         for (k, a) in &deltas {

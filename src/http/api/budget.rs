@@ -1,0 +1,129 @@
+//! `POST /api/v1/budget/check`, `POST /api/v1/budget/reserve` and
+//! `DELETE /api/v1/budget/reserve/{id}` (ingest or admin tokens).
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::routing::{delete, post};
+use axum::{Json, Router};
+use serde_json::{Map, Value, json};
+
+use crate::app::{App, AppError, BudgetAnswer, BudgetRequest};
+use crate::domain::Money;
+use crate::domain::budget::Planned;
+use crate::http::auth::Token;
+use crate::http::error::ApiError;
+
+pub fn router() -> Router<Arc<App>> {
+    Router::new()
+        .route("/api/v1/budget/check", post(check))
+        .route("/api/v1/budget/reserve", post(reserve))
+        .route("/api/v1/budget/reserve/{id}", delete(release))
+}
+
+/// `{user, planned_cost_usd?, planned_tokens?, configuration?}`.
+fn parse(body: &[u8]) -> Result<BudgetRequest, AppError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| AppError::invalid("body", format!("is not valid JSON: {e}")))?;
+    let Value::Object(map) = value else {
+        return Err(AppError::invalid("body", "must be a JSON object"));
+    };
+    for key in map.keys() {
+        if ![
+            "user",
+            "planned_cost_usd",
+            "planned_tokens",
+            "configuration",
+        ]
+        .contains(&key.as_str())
+        {
+            return Err(AppError::invalid(
+                key.chars().take(64).collect::<String>(),
+                "is not a known field",
+            ));
+        }
+    }
+    let text = |map: &Map<String, Value>, key: &str| -> Result<Option<String>, AppError> {
+        match map.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(AppError::invalid(key, "must be a string")),
+        }
+    };
+    let user = text(&map, "user")?.ok_or_else(|| AppError::invalid("user", "is required"))?;
+    let cost = match text(&map, "planned_cost_usd")? {
+        None => Money::ZERO,
+        Some(s) => Money::parse_usd(&s)
+            .map_err(|e| AppError::invalid("planned_cost_usd", e.to_string()))?,
+    };
+    let tokens = match map.get("planned_tokens") {
+        None | Some(Value::Null) => 0,
+        Some(v) => v
+            .as_i64()
+            .filter(|t| (0..=crate::domain::record::MAX_TOKENS).contains(t))
+            .ok_or_else(|| {
+                AppError::invalid(
+                    "planned_tokens",
+                    "must be a whole number from 0 to 100000000",
+                )
+            })?,
+    };
+    Ok(BudgetRequest {
+        user,
+        planned: Planned { cost, tokens },
+        configuration: text(&map, "configuration")?,
+    })
+}
+
+fn answer(a: BudgetAnswer, with_reservation: bool) -> Json<Value> {
+    let mut body = json!({
+        "allowed": a.decision.allowed,
+        "exceeded_limit": a.decision.exceeded_limit,
+        "reason": a.decision.reason,
+        "usage": a.usage,
+    });
+    if with_reservation {
+        let (id, expires) = a
+            .reservation
+            .map(|(id, at)| (Some(id), Some(at.to_rfc3339())))
+            .unwrap_or_default();
+        body["reservation_id"] = json!(id);
+        body["expires_at"] = json!(expires);
+    }
+    Json(body)
+}
+
+#[tracing::instrument(skip_all)]
+async fn check(
+    State(app): State<Arc<App>>,
+    token: Token,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    token.require_ingest()?;
+    Ok(answer(app.check_budget(&parse(&body)?).await?, false))
+}
+
+#[tracing::instrument(skip_all)]
+async fn reserve(
+    State(app): State<Arc<App>>,
+    token: Token,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    token.require_ingest()?;
+    Ok(answer(app.reserve_budget(&parse(&body)?).await?, true))
+}
+
+#[tracing::instrument(skip_all)]
+async fn release(
+    State(app): State<Arc<App>>,
+    token: Token,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    token.require_ingest()?;
+    if app.release_reservation(&id).await? {
+        Ok(Json(json!({ "released": true })))
+    } else {
+        Err(AppError::NotFound(format!("a live reservation {id:?}")).into())
+    }
+}
