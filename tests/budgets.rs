@@ -325,7 +325,7 @@ async fn holds_count_until_settled_released_or_expired(db: &TestDb) {
     assert!(err.contains("invalid"), "{err}");
 
     // Expired: it stops counting by itself.
-    app.set_reservation_ttl(Duration::from_secs(1));
+    app.set_reservation_ttl(Duration::from_secs(3));
     let short = app.reserve_budget(&ask("ann", 0, "0")).await.unwrap();
     assert!(short.reservation.is_some());
     assert_eq!(
@@ -336,7 +336,7 @@ async fn holds_count_until_settled_released_or_expired(db: &TestDb) {
             .exceeded_limit,
         Some(Limit::RequestsPerDay)
     );
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(4500)).await;
     assert!(
         app.check_budget(&ask("ann", 0, "0"))
             .await

@@ -71,9 +71,11 @@ impl App {
     pub async fn reserve_budget(&self, request: &BudgetRequest) -> AppResult<BudgetAnswer> {
         request.validate()?;
         let query = self.budget_query(request);
-        let expires_at = query.now
-            + chrono::Duration::from_std(self.reservation_ttl)
-                .unwrap_or(chrono::Duration::minutes(5));
+        let ttl = chrono::Duration::from_std(self.reservation_ttl)
+            .unwrap_or(chrono::Duration::minutes(5));
+        // Stored in whole seconds: round up so a hold never lasts less than the TTL.
+        let lapse = query.now + ttl;
+        let expires_at = DateTime::from_timestamp(lapse.timestamp() + 1, 0).unwrap_or(lapse);
         let hold = Hold {
             id: format!("res_{}", &crate::secrets::new_token_secret()[10..42]),
             tokens: request.planned.tokens,

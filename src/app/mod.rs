@@ -35,12 +35,22 @@ pub use sessions::{LoginOutcome, SESSION_LIFETIME};
 pub const IDEMPOTENCY_RETENTION: chrono::Duration = chrono::Duration::days(8);
 /// A token's `last_used_at` is written at most this often.
 const TOKEN_TOUCH_INTERVAL: Duration = Duration::from_secs(60);
+/// How long an answer of `authenticate` is reused.
+const TOKEN_CACHE_TTL: Duration = Duration::from_secs(2);
+/// Secrets remembered at most; a flood of wrong secrets only empties the cache.
+const TOKEN_CACHE_SIZE: usize = 10_000;
+
+fn poisoned() -> AppError {
+    AppError::Internal("a lock is poisoned".into())
+}
 
 pub struct App {
     store: Arc<dyn Store>,
     timezone: Tz,
     committer: Committer,
     token_touches: Mutex<HashMap<i64, Instant>>,
+    /// Recent answers of `authenticate`, by secret hash.
+    tokens: Mutex<HashMap<String, (Option<ApiToken>, Instant)>>,
     reservation_ttl: Duration,
 }
 
@@ -79,6 +89,7 @@ impl App {
             timezone,
             committer,
             token_touches: Mutex::new(HashMap::new()),
+            tokens: Mutex::new(HashMap::new()),
             reservation_ttl: DEFAULT_RESERVATION_TTL,
         })
     }
@@ -285,6 +296,7 @@ impl App {
             [] => Err(AppError::NotFound(format!("token {id_or_name:?}"))),
             [token] => {
                 self.store.revoke_token(token.id).await?;
+                self.tokens.lock().map_err(|_| poisoned())?.clear();
                 Ok((*token).clone())
             }
             _ => Err(AppError::invalid(
@@ -294,24 +306,37 @@ impl App {
         }
     }
 
-    /// The active token a secret belongs to, if any.
+    /// The active token a secret belongs to, if any. Answers are cached for
+    /// `TOKEN_CACHE_TTL`: a revocation through this process applies at once,
+    /// one made by another process within that time.
     pub async fn authenticate(&self, secret: &str) -> AppResult<Option<ApiToken>> {
-        let Some(token) = self
-            .store
-            .token_by_hash(&secrets::token_hash(secret))
-            .await?
-        else {
-            return Ok(None);
+        let hash = secrets::token_hash(secret);
+        let now = Instant::now();
+        let cached = self
+            .tokens
+            .lock()
+            .map_err(|_| poisoned())?
+            .get(&hash)
+            .cloned();
+        let token = match cached {
+            Some((token, at)) if now.duration_since(at) < TOKEN_CACHE_TTL => token,
+            _ => {
+                let token = self
+                    .store
+                    .token_by_hash(&hash)
+                    .await?
+                    .filter(|t| !t.revoked);
+                let mut cache = self.tokens.lock().map_err(|_| poisoned())?;
+                if cache.len() >= TOKEN_CACHE_SIZE {
+                    cache.clear();
+                }
+                cache.insert(hash, (token.clone(), now));
+                token
+            }
         };
-        if token.revoked {
-            return Ok(None);
-        }
+        let Some(token) = token else { return Ok(None) };
         let due = {
-            let mut touches = self
-                .token_touches
-                .lock()
-                .map_err(|_| AppError::Internal("lock poisoned".into()))?;
-            let now = Instant::now();
+            let mut touches = self.token_touches.lock().map_err(|_| poisoned())?;
             let due = touches
                 .get(&token.id)
                 .is_none_or(|t| now.duration_since(*t) >= TOKEN_TOUCH_INTERVAL);

@@ -1,0 +1,476 @@
+//! The benchmark harness (see BENCHMARKS.md):
+//!
+//! ```text
+//! cargo bench --bench ledger                      # everything, SQLite (+ PostgreSQL when reachable)
+//! cargo bench --bench ledger -- --quick           # a short run of every part (CI runs this)
+//! cargo bench --bench ledger -- --only ingest     # or: --only dashboard
+//! ```
+//!
+//! Every figure is printed beside a baseline measured in the same run. The
+//! load generator is a tokio/hyper client with keep-alive connections; it
+//! targets 127.0.0.1 only and stops after a fixed time.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::{Method, Request};
+use hyper_util::rt::TokioIo;
+
+#[path = "ledger/baseline.rs"]
+mod baseline;
+
+const POSTGRES_DEFAULT: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+pub struct Options {
+    quick: bool,
+    only: Option<String>,
+    postgres: Option<String>,
+}
+
+impl Options {
+    fn parse() -> Options {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        let value = |flag: &str| {
+            args.iter()
+                .position(|a| a == flag)
+                .and_then(|i| args.get(i + 1).cloned())
+        };
+        Options {
+            quick: args.iter().any(|a| a == "--quick"),
+            only: value("--only"),
+            postgres: Some(
+                value("--postgres")
+                    .or_else(|| std::env::var("LLM_LEDGER_TEST_POSTGRES").ok())
+                    .unwrap_or_else(|| POSTGRES_DEFAULT.into()),
+            ),
+        }
+    }
+
+    fn runs(&self, part: &str) -> bool {
+        self.only.as_deref().is_none_or(|o| o == part)
+    }
+
+    fn load_time(&self) -> Duration {
+        if self.quick {
+            Duration::from_secs(2)
+        } else {
+            Duration::from_secs(10)
+        }
+    }
+}
+
+/// A `serve` process under test.
+pub struct Server {
+    child: Child,
+    pub addr: std::net::SocketAddr,
+}
+
+impl Server {
+    // The child is killed and waited for in `Drop`.
+    #[allow(clippy::zombie_processes)]
+    pub fn start(database: &str) -> Server {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_llm-ledger"))
+            .args([
+                "--database",
+                database,
+                "--timezone",
+                "UTC",
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+            ])
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start llm-ledger serve");
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        loop {
+            let line = lines.next().expect("serve printed its address").unwrap();
+            if let Some(rest) = line.split("http://").nth(1) {
+                let addr = rest.split_whitespace().next().unwrap().parse().unwrap();
+                std::thread::spawn(move || for _ in lines {});
+                return Server { child, addr };
+            }
+        }
+    }
+
+    /// Peak resident memory of the process so far, in MiB.
+    pub fn peak_rss_mib(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        let kib: f64 = status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0);
+        kib / 1024.0
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn cli(database: &str, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_llm-ledger"))
+        .args(["--database", database, "--timezone", "UTC"])
+        .args(args)
+        .output()
+        .expect("run llm-ledger");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// What a load run achieved.
+pub struct Outcome {
+    pub ok: u64,
+    pub failed: u64,
+    pub elapsed: Duration,
+    pub latencies: Vec<Duration>,
+}
+
+impl Outcome {
+    pub fn rate(&self) -> f64 {
+        self.ok as f64 / self.elapsed.as_secs_f64()
+    }
+
+    pub fn percentile(&mut self, p: f64) -> Duration {
+        self.latencies.sort_unstable();
+        let i = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
+        self.latencies.get(i).copied().unwrap_or_default()
+    }
+}
+
+/// Runs `clients` keep-alive connections against `addr` for `duration`;
+/// `request(client, n)` builds each request.
+pub async fn load<F>(
+    addr: std::net::SocketAddr,
+    clients: usize,
+    duration: Duration,
+    request: F,
+) -> Outcome
+where
+    F: Fn(usize, u64) -> Request<Full<Bytes>> + Send + Sync + 'static,
+{
+    let request = Arc::new(request);
+    let started = Instant::now();
+    let deadline = started + duration;
+    let tasks: Vec<_> = (0..clients)
+        .map(|c| {
+            let request = request.clone();
+            tokio::spawn(async move {
+                let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+                stream.set_nodelay(true).unwrap();
+                let (mut sender, conn) =
+                    hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                        .await
+                        .unwrap();
+                tokio::spawn(conn);
+                let (mut ok, mut failed, mut latencies) = (0u64, 0u64, Vec::new());
+                let mut n = 0;
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    let response = sender.send_request(request(c, n)).await.expect("send");
+                    let status = response.status();
+                    let _ = response.into_body().collect().await;
+                    latencies.push(t.elapsed());
+                    if status.is_success() {
+                        ok += 1
+                    } else {
+                        failed += 1
+                    }
+                    n += 1;
+                }
+                (ok, failed, latencies)
+            })
+        })
+        .collect();
+    let mut outcome = Outcome {
+        ok: 0,
+        failed: 0,
+        elapsed: Duration::ZERO,
+        latencies: Vec::new(),
+    };
+    for t in tasks {
+        let (ok, failed, latencies) = t.await.unwrap();
+        outcome.ok += ok;
+        outcome.failed += failed;
+        outcome.latencies.extend(latencies);
+    }
+    outcome.elapsed = started.elapsed();
+    outcome
+}
+
+pub fn get(addr: std::net::SocketAddr, path: &str, auth: Option<&str>) -> Request<Full<Bytes>> {
+    let mut r = Request::builder()
+        .method(Method::GET)
+        .uri(path)
+        .header("host", addr.to_string());
+    if let Some(a) = auth {
+        r = r.header("authorization", a);
+    }
+    r.body(Full::new(Bytes::new())).unwrap()
+}
+
+pub fn post_json(
+    addr: std::net::SocketAddr,
+    path: &str,
+    auth: &str,
+    body: String,
+) -> Request<Full<Bytes>> {
+    Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header("host", addr.to_string())
+        .header("authorization", auth)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap()
+}
+
+/// One usage record of client `c`'s `n`th request, `k`th in its batch;
+/// `kind` keeps the idempotency keys of different runs apart.
+pub fn record(kind: &str, c: usize, n: u64, k: u64) -> String {
+    format!(
+        r#"{{"service":"chat","provider":"bench","model":"bench-model","user":"user-{}","source":"app-{}","prompt_tokens":{},"completion_tokens":{},"idempotency_key":"{kind}-{c}-{n}-{k}"}}"#,
+        (n + k) % 50,
+        c % 8,
+        100 + n % 900,
+        10 + k % 90
+    )
+}
+
+pub fn batch(c: usize, n: u64, size: u64) -> String {
+    let records: Vec<String> = (0..size).map(|k| record("batch", c, n, k)).collect();
+    format!(r#"{{"records":[{}]}}"#, records.join(","))
+}
+
+#[derive(Default)]
+pub struct Table {
+    rows: Vec<[String; 4]>,
+}
+
+impl Table {
+    pub fn row(
+        &mut self,
+        what: impl Into<String>,
+        figure: impl Into<String>,
+        baseline: impl Into<String>,
+        ratio: impl Into<String>,
+    ) {
+        let row = [what.into(), figure.into(), baseline.into(), ratio.into()];
+        println!(
+            "  {:<58} {:>18} {:>18} {:>8}",
+            row[0], row[1], row[2], row[3]
+        );
+        self.rows.push(row);
+    }
+
+    fn markdown(&self) -> String {
+        let mut out = String::from(
+            "| measurement | figure | baseline (same run) | ratio |\n|---|---:|---:|---:|\n",
+        );
+        for r in &self.rows {
+            out.push_str(&format!("| {} | {} | {} | {} |\n", r[0], r[1], r[2], r[3]));
+        }
+        out
+    }
+}
+
+pub fn per_second(v: f64) -> String {
+    format!("{:.0}/s", v)
+}
+
+pub fn millis(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+pub fn temp_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join("bench-data");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub fn fresh_sqlite(name: &str) -> String {
+    let path = temp_dir().join(name);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    format!("sqlite://{}", path.display())
+}
+
+/// A fresh PostgreSQL database named `name`, or None when unreachable.
+pub async fn fresh_postgres(admin: &str, name: &str) -> Option<String> {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(admin).await.ok()?;
+    let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(drop))
+        .execute(&mut conn)
+        .await
+        .ok()?;
+    let create = format!("CREATE DATABASE {name}");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(create))
+        .execute(&mut conn)
+        .await
+        .ok()?;
+    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin);
+    Some(format!("{base}/{name}"))
+}
+
+pub fn stored_requests(database: &str) -> i64 {
+    let json: serde_json::Value = serde_json::from_str(&cli(
+        database,
+        &["report", "--range", "7d", "--format", "json"],
+    ))
+    .unwrap();
+    json["kpis"]["requests"].as_i64().unwrap()
+}
+
+async fn ingest(options: &Options, table: &mut Table, backend: &str, database: &str) {
+    let token = cli(database, &["token", "create", "bench", "--scope", "ingest"]);
+    let auth = Arc::new(format!("Bearer {}", token.lines().last().unwrap()));
+    let server = Server::start(database);
+    let addr = server.addr;
+    let time = options.load_time();
+
+    let health = load(addr, 64, time, move |_, _| get(addr, "/healthz", None)).await;
+    let a = auth.clone();
+    let single = load(addr, 64, time, move |c, n| {
+        post_json(addr, "/api/v1/usage", &a, record("single", c, n, 0))
+    })
+    .await;
+    let rss_single = server.peak_rss_mib();
+    let a = auth.clone();
+    let batches = load(addr, 16, time, move |c, n| {
+        post_json(addr, "/api/v1/usage", &a, batch(c, n, 500))
+    })
+    .await;
+    drop(server);
+    let acknowledged = single.ok as i64 + batches.ok as i64 * 500;
+    let stored = stored_requests(database);
+
+    if backend == "sqlite" {
+        table.row(
+            "GET /healthz, 64 keep-alive clients (the HTTP ceiling)",
+            per_second(health.rate()),
+            "",
+            "",
+        );
+    }
+    let base_single = if backend == "sqlite" {
+        Some(baseline::reference_ingest(time, 1).await)
+    } else {
+        None
+    };
+    let base_batch = if backend == "sqlite" {
+        Some(baseline::reference_ingest(time, 500).await)
+    } else {
+        None
+    };
+    let ratio = |ours: f64, base: Option<f64>| {
+        base.map(|b| format!("{:.1}×", ours / b))
+            .unwrap_or_default()
+    };
+    let base = |b: Option<f64>| b.map(per_second).unwrap_or_default();
+    table.row(
+        format!("{backend}: ingest, single-record requests, 64 clients (durable records/s)"),
+        per_second(single.rate()),
+        base(base_single),
+        ratio(single.rate(), base_single),
+    );
+    table.row(
+        format!("{backend}: single-record ingest ÷ /healthz rate"),
+        format!("{:.0} %", 100.0 * single.rate() / health.rate()),
+        "",
+        "",
+    );
+    table.row(
+        format!("{backend}: ingest, batches of 500, 16 clients (records/s)"),
+        per_second(batches.rate() * 500.0),
+        base(base_batch),
+        ratio(batches.rate() * 500.0, base_batch),
+    );
+    table.row(
+        format!("{backend}: peak RSS of serve during single-record ingest"),
+        format!("{rss_single:.0} MiB"),
+        "",
+        "",
+    );
+    table.row(
+        format!("{backend}: 2xx answers = stored requests (durability)"),
+        format!("{acknowledged} = {stored}"),
+        format!("{} non-2xx", single.failed + batches.failed),
+        if acknowledged == stored {
+            "ok".to_string()
+        } else {
+            "MISMATCH".to_string()
+        },
+    );
+    assert_eq!(
+        acknowledged, stored,
+        "every acknowledged record is stored, and nothing else"
+    );
+}
+
+fn main() {
+    let options = Options::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut table = Table::default();
+        println!(
+            "llm-ledger benchmarks{}",
+            if options.quick { " (quick)" } else { "" }
+        );
+        let postgres = match &options.postgres {
+            Some(admin) => fresh_postgres(admin, "llm_ledger_bench_ingest")
+                .await
+                .map(|url| (admin.clone(), url)),
+            None => None,
+        };
+        if postgres.is_none() {
+            println!("  PostgreSQL is not reachable: its figures are skipped");
+        }
+        if options.runs("ingest") {
+            ingest(&options, &mut table, "sqlite", &fresh_sqlite("ingest.db")).await;
+            if let Some((_, url)) = &postgres {
+                ingest(&options, &mut table, "postgres", url).await;
+            }
+        }
+        if options.runs("dashboard") {
+            dashboard::run(
+                &options,
+                &mut table,
+                postgres.as_ref().map(|(admin, _)| admin.as_str()),
+            )
+            .await;
+        }
+        let report = temp_dir().join(if options.quick {
+            "report-quick.md"
+        } else {
+            "report.md"
+        });
+        std::fs::write(&report, table.markdown()).unwrap();
+        println!("report: {}", report.display());
+    });
+}
+
+#[path = "ledger/dashboard.rs"]
+mod dashboard;
