@@ -364,7 +364,35 @@ async fn an_empty_ledger_explains_how_to_start(db: &TestDb) {
     );
 }
 
+async fn sign_in_is_throttled_per_account(db: &TestDb) {
+    let app = setup(db).await;
+    let server = TestServer::start(app).await;
+    for _ in 0..5 {
+        assert_eq!(
+            sign_in(&server, "root", "guess").await.0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    // Now even the right password waits, so guessing gains nothing.
+    let (status, session) = sign_in(&server, "root", "admin-password").await;
+    assert_eq!((status, session), (StatusCode::TOO_MANY_REQUESTS, None));
+    // Other accounts from the same address are not locked out yet.
+    app_admin(&server).await;
+    let (status, session) = sign_in(&server, "other", "other-password").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(session.is_some());
+}
+
+async fn app_admin(server: &TestServer) {
+    server
+        .app
+        .create_user("other", None, Role::Admin, Some("other-password"))
+        .await
+        .unwrap();
+}
+
 both_stores!(
+    sign_in_is_throttled_per_account,
     every_page_answers_admins_members_and_strangers,
     forms_without_their_csrf_token_change_nothing,
     names_are_text_everywhere,

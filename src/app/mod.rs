@@ -52,6 +52,7 @@ pub struct App {
     /// Recent answers of `authenticate`, by secret hash.
     tokens: Mutex<HashMap<String, (Option<ApiToken>, Instant)>>,
     reservation_ttl: Duration,
+    login_throttle: sessions::LoginThrottle,
 }
 
 impl App {
@@ -91,6 +92,7 @@ impl App {
             token_touches: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
             reservation_ttl: DEFAULT_RESERVATION_TTL,
+            login_throttle: sessions::LoginThrottle::default(),
         })
     }
 

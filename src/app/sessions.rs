@@ -1,14 +1,86 @@
 //! Web sign-in: administrators only, server-side sessions.
 
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::Instant;
+
 use chrono::{Duration, Utc};
 
-use super::{App, AppResult};
+use super::{App, AppError, AppResult};
 use crate::domain::{Role, User};
 use crate::secrets;
 use crate::store::Session;
 
 /// How long a session lasts after sign-in.
 pub const SESSION_LIFETIME: Duration = Duration::hours(12);
+
+/// Failed sign-ins that lock an account, or an address, for a while.
+const FAILURES_PER_ACCOUNT: usize = 5;
+const FAILURES_PER_ADDRESS: usize = 20;
+const THROTTLE_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+/// Keys remembered at most; past that the oldest memory is dropped.
+const THROTTLE_KEYS: usize = 100_000;
+
+/// Recent failed sign-ins per account and per client address.
+#[derive(Default)]
+pub struct LoginThrottle {
+    failures: Mutex<HashMap<String, VecDeque<Instant>>>,
+}
+
+impl LoginThrottle {
+    fn keys(username: &str, address: Option<IpAddr>) -> Vec<(String, usize)> {
+        let mut keys = vec![(format!("account:{username}"), FAILURES_PER_ACCOUNT)];
+        if let Some(ip) = address {
+            keys.push((format!("address:{ip}"), FAILURES_PER_ADDRESS));
+        }
+        keys
+    }
+
+    /// How long to wait when a key has used up its failures.
+    fn retry_after(
+        &self,
+        keys: &[(String, usize)],
+        now: Instant,
+    ) -> AppResult<Option<std::time::Duration>> {
+        let mut failures = self
+            .failures
+            .lock()
+            .map_err(|_| AppError::Internal("lock poisoned".into()))?;
+        let mut wait = None;
+        for (key, limit) in keys {
+            if let Some(times) = failures.get_mut(key) {
+                while times
+                    .front()
+                    .is_some_and(|t| now.duration_since(*t) >= THROTTLE_WINDOW)
+                {
+                    times.pop_front();
+                }
+                if times.len() >= *limit
+                    && let Some(oldest) = times.front()
+                {
+                    let left = THROTTLE_WINDOW - now.duration_since(*oldest);
+                    wait = Some(wait.map_or(left, |w: std::time::Duration| w.max(left)));
+                }
+            }
+        }
+        Ok(wait)
+    }
+
+    fn fail(&self, keys: &[(String, usize)], now: Instant) -> AppResult<()> {
+        let mut failures = self
+            .failures
+            .lock()
+            .map_err(|_| AppError::Internal("lock poisoned".into()))?;
+        if failures.len() >= THROTTLE_KEYS {
+            failures.clear();
+        }
+        for (key, _) in keys {
+            failures.entry(key.clone()).or_default().push_back(now);
+        }
+        Ok(())
+    }
+}
 
 pub enum LoginOutcome {
     /// Signed in: the cookie secret (never stored) and the session.
@@ -17,11 +89,27 @@ pub enum LoginOutcome {
     NotAdmin(User),
     /// Unknown user or wrong password; deliberately indistinguishable.
     Invalid,
+    /// Too many failures for this account or address: wait this many seconds.
+    Throttled(u64),
 }
 
 impl App {
-    pub async fn login(&self, username: &str, password: &str) -> AppResult<LoginOutcome> {
+    /// Signs in an administrator. Failures are counted per account and per
+    /// client address; past the limit, sign-in waits even with the right
+    /// password, so guessing gains nothing.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        address: Option<IpAddr>,
+    ) -> AppResult<LoginOutcome> {
+        let keys = LoginThrottle::keys(username, address);
+        let now = Instant::now();
+        if let Some(wait) = self.login_throttle.retry_after(&keys, now)? {
+            return Ok(LoginOutcome::Throttled(wait.as_secs().max(1)));
+        }
         let Some(user) = self.verify_login(username, password).await? else {
+            self.login_throttle.fail(&keys, now)?;
             return Ok(LoginOutcome::Invalid);
         };
         if user.role != Role::Admin {

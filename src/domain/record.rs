@@ -211,8 +211,7 @@ pub enum RejectReason {
 /// Parses a request body (one record, or `{"records": [...]}`) and validates
 /// every record. All errors of all records are reported together.
 pub fn parse_body(body: &[u8], now: DateTime<Utc>) -> Result<Vec<UsageRecord>, RejectReason> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| RejectReason::Malformed(e.to_string()))?;
+    let value = strict_json(body).map_err(RejectReason::Malformed)?;
     let Value::Object(mut object) = value else {
         return Err(RejectReason::Shape("the top level is not an object".into()));
     };
@@ -262,6 +261,74 @@ pub fn parse_body(body: &[u8], now: DateTime<Utc>) -> Result<Vec<UsageRecord>, R
         Ok(records)
     } else {
         Err(RejectReason::Invalid(errors))
+    }
+}
+
+/// Parses JSON, refusing objects that repeat a key: a record must say each
+/// thing once. Nesting is bounded by serde_json's recursion limit.
+pub fn strict_json(body: &[u8]) -> Result<Value, String> {
+    serde_json::from_slice::<Strict>(body)
+        .map(|s| s.0)
+        .map_err(|e| e.to_string())
+}
+
+struct Strict(Value);
+
+impl<'de> serde::Deserialize<'de> for Strict {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Strict, D::Error> {
+        d.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JSON")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Strict(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                let shown: String = key.chars().take(64).collect();
+                return Err(serde::de::Error::custom(format!(
+                    "the key {shown:?} appears twice"
+                )));
+            }
+            let Strict(value) = map.next_value()?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
     }
 }
 
@@ -528,6 +595,30 @@ mod tests {
                 (17, "record".into()),
             ]
         );
+    }
+
+    #[test]
+    fn repeated_keys_are_refused_at_any_depth() {
+        assert!(matches!(
+            parse_body(br#"{"service":"chat","provider":"p","service":"chat"}"#, now()),
+            Err(RejectReason::Malformed(m)) if m.contains("appears twice")
+        ));
+        assert!(matches!(
+            parse_body(
+                br#"{"records":[{"service":"chat","provider":"p","provider":"q"}]}"#,
+                now()
+            ),
+            Err(RejectReason::Malformed(_))
+        ));
+        let deep = format!(
+            "{{\"records\": {}{}}}",
+            "[".repeat(10_000),
+            "]".repeat(10_000)
+        );
+        assert!(matches!(
+            parse_body(deep.as_bytes(), now()),
+            Err(RejectReason::Malformed(_))
+        ));
     }
 
     #[test]

@@ -67,6 +67,16 @@ impl Dimension {
         Dimension::Task,
     ];
 
+    /// The code of this dimension's weekly rows, where it has them: the
+    /// dimension with thousands of items (users) also keeps one row per week,
+    /// so long windows read a few rows per item.
+    pub fn weekly_code(self) -> Option<i16> {
+        match self {
+            Dimension::User => Some(105),
+            _ => None,
+        }
+    }
+
     /// The code stored in `usage_rollup.dim`.
     pub fn code(self) -> i16 {
         match self {
@@ -78,6 +88,74 @@ impl Dimension {
             Dimension::User => 5,
             Dimension::Configuration => 6,
             Dimension::Task => 7,
+        }
+    }
+}
+
+/// The Monday a day's week starts on (day 0, 1970-01-01, was a Thursday).
+pub fn week_start(day: i32) -> i32 {
+    day - (day + 3).rem_euclid(7)
+}
+
+/// Splits the days `from..=to` into leading days, whole weeks (their first
+/// days) and trailing days; empty parts are ranges with start > end.
+pub fn split_weeks(from: i32, to: i32) -> [(i32, i32); 3] {
+    let first = if week_start(from) == from {
+        from
+    } else {
+        week_start(from) + 7
+    };
+    let last = if to - week_start(to) == 6 {
+        week_start(to)
+    } else {
+        week_start(to) - 7
+    };
+    if first > last {
+        [(from, to), (1, 0), (1, 0)]
+    } else {
+        [(from, first - 1), (first, last), (last + 7, to)]
+    }
+}
+
+#[cfg(test)]
+mod week_tests {
+    use super::*;
+    use crate::domain::Day;
+
+    fn d(s: &str) -> i32 {
+        Day::parse(s).unwrap().number()
+    }
+
+    #[test]
+    fn weeks_start_on_monday() {
+        assert_eq!(week_start(d("2026-11-27")), d("2026-11-23"));
+        assert_eq!(week_start(d("2026-11-23")), d("2026-11-23"));
+        assert_eq!(week_start(d("2026-11-22")), d("2026-11-16"));
+        assert_eq!(week_start(d("1969-12-31")), d("1969-12-29"));
+    }
+
+    #[test]
+    fn windows_split_into_days_and_whole_weeks() {
+        // Fri 2026-08-30 .. Fri 2026-11-27 (90 days)
+        let [head, weeks, tail] = split_weeks(d("2026-08-30"), d("2026-11-27"));
+        assert_eq!(head, (d("2026-08-30"), d("2026-08-30")));
+        assert_eq!(weeks, (d("2026-08-31"), d("2026-11-16")));
+        assert_eq!(tail, (d("2026-11-23"), d("2026-11-27")));
+        // Every day once.
+        for from in d("2026-01-01")..d("2026-02-01") {
+            for to in from..from + 40 {
+                let [h, w, t] = split_weeks(from, to);
+                let mut days = Vec::new();
+                days.extend(h.0..=h.1);
+                if w.0 <= w.1 {
+                    for start in (w.0..=w.1).step_by(7) {
+                        assert_eq!(week_start(start), start);
+                        days.extend(start..start + 7);
+                    }
+                }
+                days.extend(t.0..=t.1);
+                assert_eq!(days, (from..=to).collect::<Vec<_>>(), "{from}..{to}");
+            }
         }
     }
 }

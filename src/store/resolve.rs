@@ -490,6 +490,10 @@ pub fn rollups(deltas: &BTreeMap<AggregateKey, Amounts>) -> BTreeMap<RollupKey, 
             out.entry((dim.code(), k.day, item))
                 .or_default()
                 .add(&totals);
+            if let Some(weekly) = dim.weekly_code() {
+                let week = crate::store::week_start(k.day);
+                out.entry((weekly, week, item)).or_default().add(&totals);
+            }
         }
     }
     out

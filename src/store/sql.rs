@@ -112,6 +112,17 @@ pub const USAGE_ROWS: &str = "SELECT d.day, d.service, p.identifier, m.identifie
 pub const ROLLUP: &str = "SELECT item, CAST(SUM(requests) AS BIGINT), CAST(SUM(tokens) AS BIGINT),
         CAST(SUM(cost) AS BIGINT)
     FROM usage_rollup WHERE dim = $1 AND day BETWEEN $2 AND $3 GROUP BY item";
+/// The same over leading days, whole weeks and trailing days of a
+/// dimension with weekly rows. Plan: three primary key ranges.
+pub const ROLLUP_WEEKS: &str = "SELECT item, CAST(SUM(requests) AS BIGINT), CAST(SUM(tokens) AS BIGINT),
+        CAST(SUM(cost) AS BIGINT)
+    FROM (
+        SELECT item, requests, tokens, cost FROM usage_rollup WHERE dim = $1 AND day BETWEEN $2 AND $3
+        UNION ALL
+        SELECT item, requests, tokens, cost FROM usage_rollup WHERE dim = $4 AND day BETWEEN $5 AND $6
+        UNION ALL
+        SELECT item, requests, tokens, cost FROM usage_rollup WHERE dim = $7 AND day BETWEEN $8 AND $9
+    ) parts GROUP BY item";
 /// One row per day with usage (dim 0 has one item). Plan: primary key range.
 pub const DAILY_TOTALS: &str = "SELECT day, requests, tokens, cost FROM usage_rollup
     WHERE dim = 0 AND day BETWEEN $1 AND $2 ORDER BY day";

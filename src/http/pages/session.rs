@@ -4,7 +4,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{Form, FromRequestParts, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Form, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -133,6 +135,7 @@ pub async fn show_login(
 
 pub async fn login(
     State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
@@ -147,7 +150,7 @@ pub async fn login(
     }
     let username = form.get("username").cloned().unwrap_or_default();
     let password = form.get("password").cloned().unwrap_or_default();
-    match app.login(&username, &password).await? {
+    match app.login(&username, &password, Some(peer.ip())).await? {
         LoginOutcome::Admin { secret, .. } => {
             let mut response = Redirect::to("/analytics").into_response();
             let headers = response.headers_mut();
@@ -167,6 +170,20 @@ pub async fn login(
             Some("Unknown user name or wrong password.".into()),
             username,
         )),
+        LoginOutcome::Throttled(seconds) => {
+            let minutes = seconds.div_ceil(60);
+            let mut response = login_page(
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(format!(
+                    "Too many failed sign-ins. Try again in {minutes} minute(s)."
+                )),
+                username,
+            );
+            if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            Ok(response)
+        }
     }
 }
 

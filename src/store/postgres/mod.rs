@@ -458,10 +458,23 @@ impl Store for PgStore {
     }
 
     async fn rollup(&self, dim: Dimension, from: Day, to: Day) -> StoreResult<Vec<(i64, Totals)>> {
-        let q = sqlx::query(sql::ROLLUP)
-            .bind(dim.code())
-            .bind(from.number())
-            .bind(to.number());
+        let (code, from, to) = (dim.code(), from.number(), to.number());
+        let q = match dim.weekly_code() {
+            None => sqlx::query(sql::ROLLUP).bind(code).bind(from).bind(to),
+            Some(weekly) => {
+                let [head, weeks, tail] = super::split_weeks(from, to);
+                sqlx::query(sql::ROLLUP_WEEKS)
+                    .bind(code)
+                    .bind(head.0)
+                    .bind(head.1)
+                    .bind(weekly)
+                    .bind(weeks.0)
+                    .bind(weeks.1)
+                    .bind(code)
+                    .bind(tail.0)
+                    .bind(tail.1)
+            }
+        };
         self.all(q, rows::item_totals).await
     }
 

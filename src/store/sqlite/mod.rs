@@ -499,9 +499,18 @@ impl Store for SqliteStore {
     }
 
     async fn rollup(&self, dim: Dimension, from: Day, to: Day) -> StoreResult<Vec<(i64, Totals)>> {
-        let args = (dim.code(), from.number(), to.number());
-        self.read(move |conn| query_all(conn, sql::ROLLUP, args, rows::item_totals))
-            .await
+        let (code, from, to) = (dim.code(), from.number(), to.number());
+        self.read(move |conn| match dim.weekly_code() {
+            None => query_all(conn, sql::ROLLUP, (code, from, to), rows::item_totals),
+            Some(weekly) => {
+                let [head, weeks, tail] = super::split_weeks(from, to);
+                let args = params![
+                    code, head.0, head.1, weekly, weeks.0, weeks.1, code, tail.0, tail.1
+                ];
+                query_all(conn, sql::ROLLUP_WEEKS, args, rows::item_totals)
+            }
+        })
+        .await
     }
 
     async fn daily_totals(&self, from: Day, to: Day) -> StoreResult<Vec<(Day, Totals)>> {

@@ -1,0 +1,244 @@
+//! Bad input over HTTP: thousands of generated malformed payloads, each
+//! answered 4xx, nothing stored, and the server healthy afterwards.
+
+mod common;
+
+use std::sync::Arc;
+
+use llm_ledger::domain::Scope;
+use serde_json::{Value, json};
+
+use common::{TestDb, TestServer, totals};
+
+/// SplitMix64: the same payloads on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[(self.next() % items.len() as u64) as usize]
+    }
+}
+
+fn good() -> Value {
+    json!({"service": "chat", "provider": "p", "model": "m", "prompt_tokens": 10, "completion_tokens": 5})
+}
+
+/// (field, a bad value for it).
+fn bad_fields() -> Vec<(&'static str, Value)> {
+    vec![
+        ("service", json!("telepathy")),
+        ("service", json!(7)),
+        ("service", json!(null)),
+        ("service", json!(["chat"])),
+        ("prompt_tokens", json!(-1)),
+        ("prompt_tokens", json!(1.5)),
+        ("prompt_tokens", json!("12")),
+        ("prompt_tokens", json!(1e30)),
+        ("prompt_tokens", json!(u64::MAX)),
+        ("prompt_tokens", json!(i64::MIN)),
+        ("completion_tokens", json!(100_000_001)),
+        ("characters", json!(-5)),
+        ("audio_seconds", json!(true)),
+        ("images", json!({"n": 1})),
+        ("cache_read_tokens", json!(11)),
+        ("provider", json!("")),
+        ("provider", json!(" padded")),
+        ("provider", json!("tab\there")),
+        ("provider", json!("x".repeat(129))),
+        ("model", json!(42)),
+        ("user", json!("nul\u{0}byte")),
+        ("user", json!("bell\u{7}")),
+        ("source", json!("s".repeat(65))),
+        ("configuration", json!(["a"])),
+        ("task", json!({"t": 1})),
+        ("cost_usd", json!("-0.01")),
+        ("cost_usd", json!(0.01)),
+        ("cost_usd", json!("1e5")),
+        ("cost_usd", json!("0.0000000000001")),
+        ("cost_usd", json!("NaN")),
+        ("counts_as_request", json!("yes")),
+        ("occurred_at", json!("2999-01-01T00:00:00Z")),
+        ("occurred_at", json!("yesterday")),
+        ("occurred_at", json!(1700000000)),
+        ("idempotency_key", json!("k".repeat(129))),
+        ("reservation_id", json!("res_never_issued")),
+        ("colour", json!("red")),
+    ]
+}
+
+fn payload(rng: &mut Rng, n: usize) -> Vec<u8> {
+    match n % 10 {
+        // One bad field in one record of a batch of good ones.
+        0..=4 => {
+            let (field, value) = rng.pick(&bad_fields()).clone();
+            let size = 1 + (rng.next() % 20) as usize;
+            let bad = (rng.next() % size as u64) as usize;
+            let mut records: Vec<Value> = (0..size).map(|_| good()).collect();
+            records[bad][field] = value;
+            if field == "cache_read_tokens" {
+                records[bad]["prompt_tokens"] = json!(10);
+            }
+            let body = if size == 1 && n % 2 == 0 {
+                records.remove(0)
+            } else {
+                json!({ "records": records })
+            };
+            serde_json::to_vec(&body).unwrap()
+        }
+        // Not JSON at all, or not valid UTF-8.
+        5 => {
+            let len = (rng.next() % 200) as usize;
+            let mut bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+            bytes.insert(0, b'{');
+            bytes.push(0xff);
+            bytes
+        }
+        // JSON of the wrong shape.
+        6 => {
+            let shapes = [
+                json!([good()]),
+                json!("chat"),
+                json!(42),
+                json!(null),
+                json!({"records": good()}),
+                json!({"records": []}),
+                json!({"records": [good()], "extra": 1}),
+                json!({"records": [1, 2, 3]}),
+            ];
+            serde_json::to_vec(rng.pick(&shapes)).unwrap()
+        }
+        // Deep nesting.
+        7 => {
+            let depth = 200 + (rng.next() % 5000) as usize;
+            let mut s = "[".repeat(depth);
+            s.push_str(&"]".repeat(depth));
+            format!("{{\"records\": {s}}}").into_bytes()
+        }
+        // Duplicate keys, raw control characters, invalid UTF-8 in a string.
+        8 => {
+            let variants: [&[u8]; 5] = [
+                br#"{"service":"chat","provider":"p","service":"chat"}"#,
+                br#"{"records":[{"service":"chat","provider":"p","prompt_tokens":1,"prompt_tokens":2}]}"#,
+                b"{\"service\":\"chat\",\"provider\":\"p\x01q\"}",
+                b"{\"service\":\"chat\",\"provider\":\"\xff\xfe\"}",
+                br#"{"service":"chat","provider":"p","user":"\ud800"}"#,
+            ];
+            rng.pick(&variants).to_vec()
+        }
+        // Truncated JSON.
+        _ => {
+            let mut body = serde_json::to_vec(&json!({"records": [good(), good()]})).unwrap();
+            let cut = 1 + (rng.next() as usize % (body.len() - 1));
+            body.truncate(cut);
+            body
+        }
+    }
+}
+
+async fn thousands_of_bad_payloads_store_nothing(db: &TestDb) {
+    let app = db.open("UTC").await;
+    let (_, secret) = app.create_token("fuzz", Scope::Ingest).await.unwrap();
+    let server = Arc::new(TestServer::start(app).await);
+    let secret = Arc::new(secret);
+    const PAYLOADS: usize = 10_000;
+    const TASKS: usize = 8;
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|t| {
+            let (server, secret) = (server.clone(), secret.clone());
+            tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                let mut rng = Rng(t as u64 + 1);
+                let mut answered = 0;
+                for n in (t..PAYLOADS).step_by(TASKS) {
+                    let body = payload(&mut rng, n);
+                    let response = client
+                        .post(server.url("/api/v1/usage"))
+                        .bearer_auth(secret.as_str())
+                        .header("content-type", "application/json")
+                        .body(body.clone())
+                        .send()
+                        .await
+                        .unwrap();
+                    let status = response.status();
+                    assert!(
+                        status.is_client_error(),
+                        "payload {n} answered {status}: {}",
+                        String::from_utf8_lossy(&body[..body.len().min(300)])
+                    );
+                    if status == 400 {
+                        let answer: Value = response.json().await.expect("a JSON error body");
+                        assert!(answer["error"].is_string());
+                    }
+                    answered += 1;
+                }
+                answered
+            })
+        })
+        .collect();
+    let mut answered = 0;
+    for t in tasks {
+        answered += t.await.unwrap();
+    }
+    // A few oversized bodies and batches on top.
+    let client = reqwest::Client::new();
+    for size in [1024 * 1024 + 1, 2 * 1024 * 1024, 5 * 1024 * 1024] {
+        let body = format!("{{\"records\": [{}]}}", "1,".repeat(size / 2));
+        let status = client
+            .post(server.url("/api/v1/usage"))
+            .bearer_auth(secret.as_str())
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 413);
+        answered += 1;
+    }
+    let too_many: Vec<Value> = (0..1001).map(|_| good()).collect();
+    let status = client
+        .post(server.url("/api/v1/usage"))
+        .bearer_auth(secret.as_str())
+        .json(&json!({"records": too_many}))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 413);
+    answered += 1;
+    println!("bad payloads answered 4xx: {answered}");
+    assert!(answered > 10_000);
+
+    // Nothing was stored, no catalog record was discovered, and the server
+    // still works.
+    assert_eq!(totals(&server.app).await, (0, 0, "0.000000".into()));
+    assert!(server.app.providers().await.unwrap().is_empty());
+    assert!(server.app.users().await.unwrap().is_empty());
+    assert_eq!(
+        client
+            .get(server.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let ok = client
+        .post(server.url("/api/v1/usage"))
+        .bearer_auth(secret.as_str())
+        .json(&good())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(totals(&server.app).await.0, 1);
+}
+
+both_stores!(thousands_of_bad_payloads_store_nothing);
