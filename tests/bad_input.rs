@@ -86,7 +86,7 @@ fn payload(rng: &mut Rng, n: usize) -> Vec<u8> {
             if field == "cache_read_tokens" {
                 records[bad]["prompt_tokens"] = json!(10);
             }
-            let body = if size == 1 && n % 2 == 0 {
+            let body = if size == 1 && n.is_multiple_of(2) {
                 records.remove(0)
             } else {
                 json!({ "records": records })

@@ -6,9 +6,9 @@ mod common;
 use llm_ledger::app::{App, CatalogFile};
 use llm_ledger::domain::Role;
 use reqwest::StatusCode;
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::{COOKIE, LOCATION};
 
-use common::{TestDb, TestServer, with_catalog};
+use common::{TestDb, TestServer, sign_in, with_catalog};
 
 const PAGES: [&str; 9] = [
     "/analytics",
@@ -27,51 +27,6 @@ fn client() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
-}
-
-/// Signs in through the form; returns the session cookie.
-async fn sign_in(
-    server: &TestServer,
-    username: &str,
-    password: &str,
-) -> (StatusCode, Option<String>) {
-    let http = client();
-    let page = http.get(server.url("/login")).send().await.unwrap();
-    let login_cookie = page.headers()[SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let html = page.text().await.unwrap();
-    let csrf = html
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
-    let response = http
-        .post(server.url("/login"))
-        .header(COOKIE, login_cookie)
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("username", username),
-            ("password", password),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let session = response
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("llm_ledger_session=") && !v.starts_with("llm_ledger_session=;"))
-        .map(|v| v.split(';').next().unwrap().to_string());
-    (response.status(), session)
 }
 
 async fn get(

@@ -3,6 +3,10 @@
 mod api;
 mod auth;
 mod error;
+pub mod routes;
+
+use routes::Routes;
+pub use routes::{Access, Rule};
 pub(crate) mod pages;
 
 use std::future::Future;
@@ -12,7 +16,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
 use axum::middleware;
 use axum::response::Response;
-use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -20,11 +23,22 @@ use tokio::net::TcpListener;
 use crate::app::App;
 use crate::domain::record::MAX_BODY_BYTES;
 
+/// Every route with its access rule.
+fn routes() -> Routes {
+    let r = Routes::default().get("/healthz", Access::Public, healthz);
+    let r = api::routes(r);
+    pages::routes(r)
+}
+
+/// The access rule of every route of the router.
+pub fn route_table() -> Vec<Rule> {
+    routes().into_parts().1
+}
+
 pub fn router(app: Arc<App>) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .merge(api::router())
-        .merge(pages::router())
+    routes()
+        .into_parts()
+        .0
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::map_response(security_headers))
         .with_state(app)

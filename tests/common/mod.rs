@@ -306,3 +306,51 @@ impl Drop for ServeProcess {
         let _ = self.child.wait();
     }
 }
+
+/// Signs in through the form; returns the session cookie.
+pub async fn sign_in(
+    server: &TestServer,
+    username: &str,
+    password: &str,
+) -> (reqwest::StatusCode, Option<String>) {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = http.get(server.url("/login")).send().await.unwrap();
+    let login_cookie = page.headers()[reqwest::header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let html = page.text().await.unwrap();
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let response = http
+        .post(server.url("/login"))
+        .header(reqwest::header::COOKIE, login_cookie)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", username),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let session = response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("llm_ledger_session=") && !v.starts_with("llm_ledger_session=;"))
+        .map(|v| v.split(';').next().unwrap().to_string());
+    (response.status(), session)
+}

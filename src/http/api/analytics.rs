@@ -3,18 +3,18 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::{Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
 
 use crate::app::App;
 use crate::domain::Range;
 use crate::domain::analytics::Analytics;
 use crate::http::auth::Reader;
 use crate::http::error::ApiError;
+use crate::http::routes::{Access, Routes};
 
-pub fn router() -> Router<Arc<App>> {
-    Router::new().route("/api/v1/analytics", get(analytics))
+pub fn routes(r: Routes) -> Routes {
+    r.get("/api/v1/analytics", Access::Read, analytics)
 }
 
 /// Query parameters are read leniently: a bad or missing range is `30d`.

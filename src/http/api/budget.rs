@@ -3,10 +3,9 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::routing::{delete, post};
-use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 
 use crate::app::{App, AppError, BudgetAnswer, BudgetRequest};
@@ -14,12 +13,12 @@ use crate::domain::Money;
 use crate::domain::budget::Planned;
 use crate::http::auth::Token;
 use crate::http::error::ApiError;
+use crate::http::routes::{Access, Routes};
 
-pub fn router() -> Router<Arc<App>> {
-    Router::new()
-        .route("/api/v1/budget/check", post(check))
-        .route("/api/v1/budget/reserve", post(reserve))
-        .route("/api/v1/budget/reserve/{id}", delete(release))
+pub fn routes(r: Routes) -> Routes {
+    r.post("/api/v1/budget/check", Access::Ingest, check)
+        .post("/api/v1/budget/reserve", Access::Ingest, reserve)
+        .delete("/api/v1/budget/reserve/{id}", Access::Ingest, release)
 }
 
 /// `{user, planned_cost_usd?, planned_tokens?, configuration?}`.

@@ -3,22 +3,21 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use crate::app::{App, Listed};
 use crate::domain::{Configuration, Model, Provider, Task, Totals};
 use crate::http::auth::Reader;
 use crate::http::error::ApiError;
+use crate::http::routes::{Access, Routes};
 
-pub fn router() -> Router<Arc<App>> {
-    Router::new()
-        .route("/api/v1/providers", get(providers))
-        .route("/api/v1/models", get(models))
-        .route("/api/v1/configurations", get(configurations))
-        .route("/api/v1/tasks", get(tasks))
+pub fn routes(r: Routes) -> Routes {
+    r.get("/api/v1/providers", Access::Read, providers)
+        .get("/api/v1/models", Access::Read, models)
+        .get("/api/v1/configurations", Access::Read, configurations)
+        .get("/api/v1/tasks", Access::Read, tasks)
 }
 
 fn with_usage(mut item: Value, usage: Option<Totals>) -> Value {

@@ -5,16 +5,11 @@ mod budget;
 mod catalog;
 mod usage;
 
-use std::sync::Arc;
+use super::routes::Routes;
 
-use axum::Router;
-
-use crate::app::App;
-
-pub fn router() -> Router<Arc<App>> {
-    Router::new()
-        .merge(usage::router())
-        .merge(analytics::router())
-        .merge(catalog::router())
-        .merge(budget::router())
+pub fn routes(r: Routes) -> Routes {
+    let r = usage::routes(r);
+    let r = analytics::routes(r);
+    let r = catalog::routes(r);
+    budget::routes(r)
 }

@@ -2,20 +2,20 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router};
 
 use crate::app::App;
 use crate::http::auth::Token;
 use crate::http::error::ApiError;
+use crate::http::routes::{Access, Routes};
 use crate::store::BatchOutcome;
 
-pub fn router() -> Router<Arc<App>> {
-    Router::new().route("/api/v1/usage", post(record))
+pub fn routes(r: Routes) -> Routes {
+    r.post("/api/v1/usage", Access::Ingest, record)
 }
 
 #[tracing::instrument(skip_all, fields(token = token.0.id))]

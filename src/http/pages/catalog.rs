@@ -6,11 +6,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::{Form as PostForm, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
-use axum::routing::get;
 
 use super::session::Admin;
 use super::view::{Cell, EditPage, Field, Form, ListPage, PageResult, render};
@@ -18,6 +16,7 @@ use crate::app::catalog_file::{ConfigurationEntry, Decimal, ModelEntry, Provider
 use crate::app::{App, AppError, AppResult, CatalogFile};
 use crate::domain::Totals;
 use crate::domain::money::format_count;
+use crate::http::routes::{Access, Routes};
 
 type Values = HashMap<String, String>;
 
@@ -255,21 +254,19 @@ async fn update<K: Kind>(
     }
 }
 
-fn routes<K: Kind>(router: Router<Arc<App>>) -> Router<Arc<App>> {
-    router
-        .route(K::PATH, get(list::<K>).post(create::<K>))
-        .route(
-            &format!("{}/{{id}}", K::PATH),
-            get(edit::<K>).post(update::<K>),
-        )
+fn kind_routes<K: Kind>(r: Routes) -> Routes {
+    let record = format!("{}/{{id}}", K::PATH);
+    r.get(K::PATH, Access::Admin, list::<K>)
+        .post(K::PATH, Access::Admin, create::<K>)
+        .get(&record, Access::Admin, edit::<K>)
+        .post(&record, Access::Admin, update::<K>)
 }
 
-pub fn router() -> Router<Arc<App>> {
-    let router = Router::new();
-    let router = routes::<Providers>(router);
-    let router = routes::<Models>(router);
-    let router = routes::<Configurations>(router);
-    routes::<Tasks>(router)
+pub fn routes(r: Routes) -> Routes {
+    let r = kind_routes::<Providers>(r);
+    let r = kind_routes::<Models>(r);
+    let r = kind_routes::<Configurations>(r);
+    kind_routes::<Tasks>(r)
 }
 
 const USAGE_HEADERS: [(&str, bool); 3] = [

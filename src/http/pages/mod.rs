@@ -8,29 +8,26 @@ mod tokens;
 mod users;
 mod view;
 
-use std::sync::Arc;
-
-use axum::Router;
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect};
-use axum::routing::{get, post};
 
-use crate::app::App;
+use super::routes::{Access, Routes};
 
 pub use session::session_of;
 
 const CSS: &str = include_str!("../../../static/app.css");
 
-pub fn router() -> Router<Arc<App>> {
-    Router::new()
-        .route("/", get(|| async { Redirect::to("/analytics") }))
-        .route("/login", get(session::show_login).post(session::login))
-        .route("/logout", post(session::logout))
-        .route("/analytics", get(dashboard::analytics))
-        .route("/static/app.css", get(css))
-        .merge(catalog::router())
-        .merge(users::router())
-        .merge(tokens::router())
+pub fn routes(r: Routes) -> Routes {
+    let r = r
+        .get("/", Access::Public, || async { Redirect::to("/analytics") })
+        .get("/login", Access::Public, session::show_login)
+        .post("/login", Access::Public, session::login)
+        .post("/logout", Access::Admin, session::logout)
+        .get("/analytics", Access::Admin, dashboard::analytics)
+        .get("/static/app.css", Access::Public, css);
+    let r = catalog::routes(r);
+    let r = users::routes(r);
+    tokens::routes(r)
 }
 
 async fn css() -> impl IntoResponse {

@@ -3,23 +3,22 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::{Form as PostForm, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
-use axum::routing::{get, post};
 
 use super::session::Admin;
 use super::view::{Cell, Field, Form, ListPage, MessagePage, PageResult, render};
 use crate::app::{App, AppError};
 use crate::domain::Scope;
+use crate::http::routes::{Access, Routes};
 
 type Values = HashMap<String, String>;
 
-pub fn router() -> Router<Arc<App>> {
-    Router::new()
-        .route("/tokens", get(list).post(create))
-        .route("/tokens/{id}/revoke", post(revoke))
+pub fn routes(r: Routes) -> Routes {
+    r.get("/tokens", Access::Admin, list)
+        .post("/tokens", Access::Admin, create)
+        .post("/tokens/{id}/revoke", Access::Admin, revoke)
 }
 
 fn new_token_form(admin: &Admin) -> Form {

@@ -3,11 +3,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::{Form as PostForm, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
-use axum::routing::{get, post};
 
 use super::catalog::urlencode;
 use super::session::Admin;
@@ -15,16 +13,17 @@ use super::view::{Cell, EditPage, Field, Form, ListPage, PageResult, render};
 use crate::app::{App, AppError, AppResult};
 use crate::domain::money::format_count;
 use crate::domain::{Budget, Money, Role};
+use crate::http::routes::{Access, Routes};
 
 type Values = HashMap<String, String>;
 
-pub fn router() -> Router<Arc<App>> {
-    Router::new()
-        .route("/users", get(list).post(create))
-        .route("/users/{username}", get(edit))
-        .route("/users/{username}/role", post(set_role))
-        .route("/users/{username}/password", post(set_password))
-        .route("/users/{username}/budget", post(set_budget))
+pub fn routes(r: Routes) -> Routes {
+    r.get("/users", Access::Admin, list)
+        .post("/users", Access::Admin, create)
+        .get("/users/{username}", Access::Admin, edit)
+        .post("/users/{username}/role", Access::Admin, set_role)
+        .post("/users/{username}/password", Access::Admin, set_password)
+        .post("/users/{username}/budget", Access::Admin, set_budget)
 }
 
 fn roles() -> Vec<(String, String)> {
