@@ -313,11 +313,20 @@ pub async fn sign_in(
     username: &str,
     password: &str,
 ) -> (reqwest::StatusCode, Option<String>) {
+    sign_in_at(&format!("http://{}", server.addr), username, password).await
+}
+
+/// Signs in at a server's base URL; returns the status and session cookie.
+pub async fn sign_in_at(
+    base: &str,
+    username: &str,
+    password: &str,
+) -> (reqwest::StatusCode, Option<String>) {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let page = http.get(server.url("/login")).send().await.unwrap();
+    let page = http.get(format!("{base}/login")).send().await.unwrap();
     let login_cookie = page.headers()[reqwest::header::SET_COOKIE]
         .to_str()
         .unwrap()
@@ -335,7 +344,7 @@ pub async fn sign_in(
         .unwrap()
         .to_string();
     let response = http
-        .post(server.url("/login"))
+        .post(format!("{base}/login"))
         .header(reqwest::header::COOKIE, login_cookie)
         .form(&[
             ("csrf", csrf.as_str()),
