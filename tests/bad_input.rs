@@ -244,4 +244,25 @@ async fn thousands_of_bad_payloads_store_nothing(db: &TestDb) {
     assert_eq!(totals(&server.app).await.0, 1);
 }
 
-both_stores!(thousands_of_bad_payloads_store_nothing);
+/// A body that trickles in and stops is cut off with 408, nothing stored.
+async fn a_stalled_body_times_out(db: &TestDb) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = db.open("UTC").await;
+    let (_, secret) = app.create_token("slow", Scope::Ingest).await.unwrap();
+    let server = TestServer::start(app).await;
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/usage HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {secret}\r\ncontent-type: application/json\r\ncontent-length: 200\r\n\r\n{{\"service\":"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert_eq!(totals(&server.app).await.0, 0);
+}
+
+both_stores!(
+    thousands_of_bad_payloads_store_nothing,
+    a_stalled_body_times_out
+);

@@ -17,6 +17,8 @@ pub enum ApiError {
     Forbidden(&'static str),
     /// A body too large for the route.
     TooLarge(String),
+    /// The client did not send its body in time.
+    Timeout,
     App(AppError),
 }
 
@@ -42,6 +44,11 @@ impl IntoResponse for ApiError {
             }
             ApiError::Forbidden(why) => body(StatusCode::FORBIDDEN, why.into(), json!([])),
             ApiError::TooLarge(why) => body(StatusCode::PAYLOAD_TOO_LARGE, why, json!([])),
+            ApiError::Timeout => body(
+                StatusCode::REQUEST_TIMEOUT,
+                "the request body did not arrive in time; nothing was recorded".into(),
+                json!([]),
+            ),
             ApiError::App(e) => match e {
                 AppError::Rejected(RejectReason::Invalid(errors)) => body(
                     StatusCode::BAD_REQUEST,
