@@ -2,7 +2,7 @@
 //! exact money and price types.
 
 use chrono::{DateTime, Utc};
-use llm_ledger::domain::record::{FieldError, RejectReason, parse_body};
+use llm_ledger::domain::record::{FieldError, KNOWN_FIELDS, RejectReason, parse_body};
 use llm_ledger::domain::{Money, Price};
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -13,27 +13,7 @@ fn now() -> DateTime<Utc> {
         .to_utc()
 }
 
-const FIELDS: [&str; 19] = [
-    "service",
-    "provider",
-    "model",
-    "configuration",
-    "task",
-    "user",
-    "source",
-    "prompt_tokens",
-    "completion_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "characters",
-    "audio_seconds",
-    "images",
-    "cost_usd",
-    "counts_as_request",
-    "occurred_at",
-    "idempotency_key",
-    "reservation_id",
-];
+const FIELDS: [&str; 19] = KNOWN_FIELDS;
 
 /// Any JSON value a caller might put in a field, good or bad.
 fn any_value() -> impl Strategy<Value = Value> {

@@ -232,50 +232,45 @@ pub struct Listed<T> {
     pub usage_30d: Option<Totals>,
 }
 
-fn listed<T>(
-    items: Vec<T>,
-    usage: &HashMap<String, Totals>,
-    key: impl Fn(&T) -> &str,
-) -> Vec<Listed<T>> {
-    items
-        .into_iter()
-        .map(|item| {
-            let usage_30d = usage.get(key(&item)).copied();
-            Listed { item, usage_30d }
-        })
-        .collect()
-}
-
 impl App {
+    /// Catalog records with their 30-day usage, read concurrently.
+    async fn listed<T>(
+        &self,
+        items: impl Future<Output = crate::store::StoreResult<Vec<T>>>,
+        dim: Dimension,
+        key: fn(&T) -> &str,
+    ) -> AppResult<Vec<Listed<T>>> {
+        let (items, usage) = tokio::try_join!(async { Ok(items.await?) }, self.usage_30d(dim))?;
+        Ok(items
+            .into_iter()
+            .map(|item| {
+                let usage_30d = usage.get(key(&item)).copied();
+                Listed { item, usage_30d }
+            })
+            .collect())
+    }
+
     pub async fn providers(&self) -> AppResult<Vec<Listed<crate::domain::Provider>>> {
-        let (items, usage) = tokio::try_join!(
-            async { Ok(self.store.providers().await?) },
-            self.usage_30d(Dimension::Provider)
-        )?;
-        Ok(listed(items, &usage, |p| &p.identifier))
+        self.listed(self.store.providers(), Dimension::Provider, |p| {
+            &p.identifier
+        })
+        .await
     }
 
     pub async fn models(&self) -> AppResult<Vec<Listed<crate::domain::Model>>> {
-        let (items, usage) = tokio::try_join!(
-            async { Ok(self.store.models().await?) },
-            self.usage_30d(Dimension::Model)
-        )?;
-        Ok(listed(items, &usage, |m| &m.identifier))
+        self.listed(self.store.models(), Dimension::Model, |m| &m.identifier)
+            .await
     }
 
     pub async fn configurations(&self) -> AppResult<Vec<Listed<crate::domain::Configuration>>> {
-        let (items, usage) = tokio::try_join!(
-            async { Ok(self.store.configurations().await?) },
-            self.usage_30d(Dimension::Configuration)
-        )?;
-        Ok(listed(items, &usage, |c| &c.identifier))
+        self.listed(self.store.configurations(), Dimension::Configuration, |c| {
+            &c.identifier
+        })
+        .await
     }
 
     pub async fn tasks(&self) -> AppResult<Vec<Listed<crate::domain::Task>>> {
-        let (items, usage) = tokio::try_join!(
-            async { Ok(self.store.tasks().await?) },
-            self.usage_30d(Dimension::Task)
-        )?;
-        Ok(listed(items, &usage, |t| &t.identifier))
+        self.listed(self.store.tasks(), Dimension::Task, |t| &t.identifier)
+            .await
     }
 }

@@ -425,7 +425,8 @@ pub fn parse_record(value: Value) -> Result<UsageRecord, Vec<(String, String)>> 
     }
 }
 
-const KNOWN_FIELDS: [&str; 19] = [
+/// Every field a usage record may have.
+pub const KNOWN_FIELDS: [&str; 19] = [
     "service",
     "provider",
     "model",
