@@ -172,8 +172,19 @@ async fn ingest_survives_a_database_outage() {
     let url = cluster.url();
     let secret = run_ok(cli(&url).args(["token", "create", "outage", "--scope", "ingest"]));
     let secret = Arc::new(secret.lines().last().unwrap().to_string());
+    let mut add = cli(&url)
+        .args(["user", "add", "root", "--admin", "--password-stdin"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut add.stdin.take().unwrap(), b"outage-password\n").unwrap();
+    assert!(add.wait().unwrap().success());
     let server = ServeProcess::start(&url);
     let base = Arc::new(server.base.clone());
+    let session = sign_in_at(&base, "root", "outage-password")
+        .await
+        .1
+        .expect("signed in");
 
     // Clients send numbered records with idempotency keys, retrying each
     // until it is acknowledged.
@@ -258,6 +269,18 @@ async fn ingest_survives_a_database_outage() {
         status,
         reqwest::StatusCode::SERVICE_UNAVAILABLE,
         "sign-in shows the outage page"
+    );
+    let dashboard = http
+        .get(format!("{base}/analytics"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(dashboard.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+    let page = dashboard.text().await.unwrap();
+    assert!(
+        page.contains("database is unavailable"),
+        "the dashboard shows an error page: {page}"
     );
 
     // Back up: ingest recovers by itself.

@@ -57,14 +57,48 @@ async fn the_demo_organisation_is_complete_and_lively(db: &TestDb) {
         "unattributed usage"
     );
 
-    // Every catalog record is used: nothing in the lists stays empty.
-    for m in app.models().await.unwrap() {
-        assert!(
-            m.usage_30d.is_some() || !models.contains(&m.item.identifier),
-            "{}",
-            m.item.identifier
-        );
-    }
+    // Every provider, model, configuration, task and user of the demo
+    // catalog has usage in the period.
+    let catalog: BTreeSet<String> = app
+        .providers()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.item.identifier)
+        .collect();
+    assert_eq!(catalog, providers);
+    let catalog: BTreeSet<String> = app
+        .models()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.item.identifier)
+        .collect();
+    assert_eq!(catalog, models);
+    let catalog: BTreeSet<String> = app
+        .configurations()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.item.identifier)
+        .collect();
+    assert_eq!(catalog, set(&|r| r.configuration.clone()));
+    let catalog: BTreeSet<String> = app
+        .tasks()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.item.identifier)
+        .collect();
+    assert_eq!(catalog, set(&|r| r.task.clone()));
+    let catalog: BTreeSet<String> = app
+        .users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.username)
+        .collect();
+    assert_eq!(catalog, users);
     // The free local model has usage at cost 0; specialized services cost 0.
     assert!(
         rows.iter()

@@ -90,6 +90,32 @@ async fn every_page_answers_admins_members_and_strangers(db: &TestDb) {
     let member = member.unwrap();
     server.app.set_role("demoted", Role::Member).await.unwrap();
 
+    // Every response carries the security headers.
+    let response = client()
+        .get(server.url("/analytics"))
+        .header(COOKIE, &admin)
+        .send()
+        .await
+        .unwrap();
+    let headers = response.headers();
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert!(
+        !csp.contains("script-src"),
+        "no script is allowed at all: {csp}"
+    );
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["referrer-policy"], "same-origin");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    let cookie_flags = sign_in_cookie_flags(&server).await;
+    assert!(
+        cookie_flags.contains("HttpOnly") && cookie_flags.contains("SameSite=Lax"),
+        "{cookie_flags}"
+    );
+
     for path in PAGES.iter().copied().chain(["/users/mia"]) {
         let (status, _, body) = get(&server, path, Some(&admin)).await;
         assert_eq!(status, StatusCode::OK, "{path} for an admin");
@@ -336,6 +362,39 @@ async fn sign_in_is_throttled_per_account(db: &TestDb) {
     let (status, session) = sign_in(&server, "other", "other-password").await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert!(session.is_some());
+}
+
+/// The attributes of the session cookie a sign-in sets.
+async fn sign_in_cookie_flags(server: &TestServer) -> String {
+    let http = client();
+    let page = http.get(server.url("/login")).send().await.unwrap();
+    let login_cookie = page.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let csrf = csrf_of(&page.text().await.unwrap());
+    let response = http
+        .post(server.url("/login"))
+        .header(COOKIE, login_cookie)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", "root"),
+            ("password", "admin-password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("llm_ledger_session="))
+        .unwrap()
+        .to_string()
 }
 
 async fn app_admin(server: &TestServer) {
