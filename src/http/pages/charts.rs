@@ -108,7 +108,7 @@ pub fn breakdown(entries: &[Breakdown], limit: usize) -> Chart {
             "margin": {"left": 10, "top": 10, "right": 60, "bottom": 5},
             "x_axis_font_size": 13,
             "series_label_formatter": "${c}",
-            "legend_show": false,
+            "legend_align": "right",
             "tooltip_show": true,
             "x_axis_data": labels,
             "series_colors": [SERIES[0]],
