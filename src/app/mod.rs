@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use chrono_tz::Tz;
 
-use crate::domain::day::{parse_timezone, system_timezone};
+use crate::domain::day::{parse_timezone, same_zone, system_timezone};
 use crate::domain::{
     ApiToken, Budget, Day, FieldError, RejectReason, Role, Scope, Totals, UsageRecord, User,
 };
@@ -67,7 +67,7 @@ impl App {
             .transpose()
             .map_err(|m| AppError::invalid("timezone", m))?;
         let zone = match (store.timezone().await?, requested) {
-            (Some(stored), Some(requested)) if stored != requested.name() => {
+            (Some(stored), Some(requested)) if !same_zone(&stored, requested.name()) => {
                 return Err(AppError::invalid(
                     "timezone",
                     format!(

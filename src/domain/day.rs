@@ -75,6 +75,22 @@ pub fn parse_timezone(name: &str) -> Result<Tz, String> {
     })
 }
 
+/// Whether two zone names mean the same zone: equal, or both a name of UTC
+/// (systems report "Etc/UTC" where people write "UTC").
+pub fn same_zone(a: &str, b: &str) -> bool {
+    const UTC: [&str; 8] = [
+        "UTC",
+        "Etc/UTC",
+        "UCT",
+        "Etc/UCT",
+        "Universal",
+        "Etc/Universal",
+        "Zulu",
+        "Etc/Zulu",
+    ];
+    a == b || (UTC.contains(&a) && UTC.contains(&b))
+}
+
 /// The zone of the machine, or UTC when it cannot be told.
 pub fn system_timezone() -> Tz {
     iana_time_zone::get_timezone()
@@ -167,6 +183,14 @@ mod tests {
             Day::parse("2026-01-01").unwrap().month_start().to_string(),
             "2026-01-01"
         );
+    }
+
+    #[test]
+    fn utc_has_several_names() {
+        assert!(same_zone("UTC", "Etc/UTC"));
+        assert!(same_zone("Europe/Berlin", "Europe/Berlin"));
+        assert!(!same_zone("UTC", "Europe/London"));
+        assert!(!same_zone("Europe/Berlin", "Europe/Paris"));
     }
 
     #[test]
