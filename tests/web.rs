@@ -8,7 +8,7 @@ use llm_ledger::domain::Role;
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION};
 
-use common::{TestDb, TestServer, sign_in, with_catalog};
+use common::{TestDb, TestServer, csrf_of, sign_in, sign_in_header, with_catalog};
 
 const PAGES: [&str; 9] = [
     "/analytics",
@@ -46,16 +46,6 @@ async fn get(
         .map(|l| l.to_str().unwrap().to_string())
         .unwrap_or_default();
     (status, location, response.text().await.unwrap())
-}
-
-fn csrf_of(html: &str) -> String {
-    html.split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string()
 }
 
 async fn setup(db: &TestDb) -> App {
@@ -110,7 +100,11 @@ async fn every_page_answers_admins_members_and_strangers(db: &TestDb) {
     assert_eq!(headers["x-content-type-options"], "nosniff");
     assert_eq!(headers["referrer-policy"], "same-origin");
     assert_eq!(headers["x-frame-options"], "DENY");
-    let cookie_flags = sign_in_cookie_flags(&server).await;
+    let base = format!("http://{}", server.addr);
+    let cookie_flags = sign_in_header(&base, "root", "admin-password")
+        .await
+        .1
+        .unwrap();
     assert!(
         cookie_flags.contains("HttpOnly") && cookie_flags.contains("SameSite=Lax"),
         "{cookie_flags}"
@@ -362,39 +356,6 @@ async fn sign_in_is_throttled_per_account(db: &TestDb) {
     let (status, session) = sign_in(&server, "other", "other-password").await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert!(session.is_some());
-}
-
-/// The attributes of the session cookie a sign-in sets.
-async fn sign_in_cookie_flags(server: &TestServer) -> String {
-    let http = client();
-    let page = http.get(server.url("/login")).send().await.unwrap();
-    let login_cookie = page.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let csrf = csrf_of(&page.text().await.unwrap());
-    let response = http
-        .post(server.url("/login"))
-        .header(COOKIE, login_cookie)
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("username", "root"),
-            ("password", "admin-password"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("llm_ledger_session="))
-        .unwrap()
-        .to_string()
 }
 
 async fn app_admin(server: &TestServer) {

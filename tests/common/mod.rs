@@ -322,6 +322,31 @@ pub async fn sign_in_at(
     username: &str,
     password: &str,
 ) -> (reqwest::StatusCode, Option<String>) {
+    let (status, header) = sign_in_header(base, username, password).await;
+    (
+        status,
+        header.map(|h| h.split(';').next().unwrap().to_string()),
+    )
+}
+
+/// The CSRF token of the first form of a page.
+pub fn csrf_of(html: &str) -> String {
+    html.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// Signs in through the form; returns the status and the whole session
+/// `Set-Cookie` header (with its attributes), if one was set.
+pub async fn sign_in_header(
+    base: &str,
+    username: &str,
+    password: &str,
+) -> (reqwest::StatusCode, Option<String>) {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -334,15 +359,7 @@ pub async fn sign_in_at(
         .next()
         .unwrap()
         .to_string();
-    let html = page.text().await.unwrap();
-    let csrf = html
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let csrf = csrf_of(&page.text().await.unwrap());
     let response = http
         .post(format!("{base}/login"))
         .header(reqwest::header::COOKIE, login_cookie)
@@ -360,6 +377,6 @@ pub async fn sign_in_at(
         .iter()
         .filter_map(|v| v.to_str().ok())
         .find(|v| v.starts_with("llm_ledger_session=") && !v.starts_with("llm_ledger_session=;"))
-        .map(|v| v.split(';').next().unwrap().to_string());
+        .map(str::to_string);
     (response.status(), session)
 }
