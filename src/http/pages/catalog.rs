@@ -3,7 +3,6 @@
 //! catalog file logic (`App::apply_catalog`), so the web UI, the CLI and
 //! the file validate alike and nothing is half-saved.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Form as PostForm, Path, State};
@@ -11,14 +10,15 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 
 use super::session::Admin;
-use super::view::{Cell, EditPage, Field, Form, ListPage, PageResult, render};
+use super::view::{
+    Cell, EditPage, Field, Form, ListPage, PageResult, Values, checked, optional, render, text,
+    whole,
+};
 use crate::app::catalog_file::{ConfigurationEntry, Decimal, ModelEntry, ProviderEntry, TaskEntry};
 use crate::app::{App, AppError, AppResult, CatalogFile};
 use crate::domain::Totals;
 use crate::domain::money::format_count;
 use crate::http::routes::{Access, Routes};
-
-type Values = HashMap<String, String>;
 
 /// Choices for the reference fields of the forms.
 struct Choices {
@@ -64,30 +64,6 @@ fn usage_cells(usage: Option<Totals>) -> [Cell; 3] {
             Cell::num(format_count(t.tokens)),
         ],
     }
-}
-
-fn text(values: &Values, key: &str) -> String {
-    values
-        .get(key)
-        .map(|v| v.trim().to_string())
-        .unwrap_or_default()
-}
-
-fn optional(values: &Values, key: &str) -> Option<String> {
-    Some(text(values, key)).filter(|v| !v.is_empty())
-}
-
-fn checked(values: &Values, key: &str) -> bool {
-    values.get(key).is_some_and(|v| v == "true" || v == "on")
-}
-
-fn whole(values: &Values, key: &'static str) -> AppResult<i64> {
-    let v = text(values, key);
-    if v.is_empty() {
-        return Ok(0);
-    }
-    v.parse()
-        .map_err(|_| AppError::invalid(key, "must be a whole number (0 = unlimited)"))
 }
 
 /// One kind of catalog record and its page.

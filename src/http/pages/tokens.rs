@@ -1,6 +1,5 @@
 //! `/tokens`: API tokens for programs. A new token's secret is shown once.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Form as PostForm, Path, State};
@@ -8,12 +7,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 
 use super::session::Admin;
-use super::view::{Cell, Field, Form, ListPage, MessagePage, PageResult, render};
+use super::view::{Cell, Field, Form, ListPage, MessagePage, PageResult, Values, render};
 use crate::app::{App, AppError};
 use crate::domain::Scope;
 use crate::http::routes::{Access, Routes};
-
-type Values = HashMap<String, String>;
 
 pub fn routes(r: Routes) -> Routes {
     r.get("/tokens", Access::Admin, list)

@@ -1,6 +1,5 @@
 //! `/users`: people, roles, passwords and budget ceilings.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Form as PostForm, Path, State};
@@ -9,13 +8,11 @@ use axum::response::{IntoResponse, Redirect};
 
 use super::catalog::urlencode;
 use super::session::Admin;
-use super::view::{Cell, EditPage, Field, Form, ListPage, PageResult, render};
+use super::view::{Cell, EditPage, Field, Form, ListPage, PageResult, Values, render, text, whole};
 use crate::app::{App, AppError, AppResult};
 use crate::domain::money::format_count;
 use crate::domain::{Budget, Money, Role};
 use crate::http::routes::{Access, Routes};
-
-type Values = HashMap<String, String>;
 
 pub fn routes(r: Routes) -> Routes {
     r.get("/users", Access::Admin, list)
@@ -125,12 +122,8 @@ async fn list(State(app): State<Arc<App>>, admin: Admin) -> PageResult {
     list_page(&app, &admin, None, StatusCode::OK).await
 }
 
-fn field(v: &Values, key: &str) -> String {
-    v.get(key).map(|s| s.trim().to_string()).unwrap_or_default()
-}
-
 fn role(v: &Values) -> AppResult<Role> {
-    field(v, "role")
+    text(v, "role")
         .parse()
         .map_err(|e: String| AppError::invalid("role", e))
 }
@@ -150,9 +143,9 @@ async fn create(
                 "an administrator needs a password to sign in",
             ));
         }
-        let display = Some(field(&v, "display_name")).filter(|d| !d.is_empty());
+        let display = Some(text(&v, "display_name")).filter(|d| !d.is_empty());
         app.create_user(
-            &field(&v, "username"),
+            &text(&v, "username"),
             display.as_deref(),
             role,
             password.map(String::as_str),
@@ -351,16 +344,9 @@ async fn set_budget(
 ) -> PageResult {
     admin.check_csrf(&v)?;
     let parse = || -> AppResult<Budget> {
-        let count = |key: &'static str| -> AppResult<i64> {
-            let s = field(&v, key);
-            if s.is_empty() {
-                return Ok(0);
-            }
-            s.parse()
-                .map_err(|_| AppError::invalid(key, "must be a whole number (0 = unlimited)"))
-        };
+        let count = |key: &'static str| whole(&v, key);
         let usd = |key: &'static str| -> AppResult<Money> {
-            let s = field(&v, key);
+            let s = text(&v, key);
             if s.is_empty() {
                 return Ok(Money::ZERO);
             }

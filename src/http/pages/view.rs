@@ -7,6 +7,37 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 
 use crate::app::AppError;
 
+/// A submitted form: field name → value.
+pub type Values = std::collections::HashMap<String, String>;
+
+/// A field's value, trimmed; empty when absent.
+pub fn text(values: &Values, key: &str) -> String {
+    values
+        .get(key)
+        .map(|v| v.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// A field's value, trimmed; `None` when absent or empty.
+pub fn optional(values: &Values, key: &str) -> Option<String> {
+    Some(text(values, key)).filter(|v| !v.is_empty())
+}
+
+/// Whether a checkbox was ticked.
+pub fn checked(values: &Values, key: &str) -> bool {
+    values.get(key).is_some_and(|v| v == "true" || v == "on")
+}
+
+/// A limit given as a whole number; empty means 0 (unlimited).
+pub fn whole(values: &Values, key: &'static str) -> Result<i64, AppError> {
+    let v = text(values, key);
+    if v.is_empty() {
+        return Ok(0);
+    }
+    v.parse()
+        .map_err(|_| AppError::invalid(key, "must be a whole number (0 = unlimited)"))
+}
+
 /// The navigation bar of a signed-in administrator.
 pub struct Nav {
     pub user: String,
