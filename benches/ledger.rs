@@ -54,6 +54,12 @@ impl Options {
         self.only.as_deref().is_none_or(|o| o == part)
     }
 
+    /// `--only single`: the HTTP ceiling and single-record ingest on SQLite,
+    /// nothing else (for quick iteration on the hot path).
+    fn single_only(&self) -> bool {
+        self.only.as_deref() == Some("single")
+    }
+
     fn load_time(&self) -> Duration {
         if self.quick {
             Duration::from_secs(2)
@@ -341,6 +347,37 @@ pub fn stored_requests(database: &str) -> i64 {
     json["kpis"]["requests"].as_i64().unwrap()
 }
 
+async fn single(options: &Options, table: &mut Table, database: &str) {
+    let token = cli(database, &["token", "create", "bench", "--scope", "ingest"]);
+    let auth = format!("Bearer {}", token.lines().last().unwrap());
+    let server = Server::start(database);
+    let addr = server.addr;
+    let time = options.load_time();
+    let health = load(addr, 64, time, move |_, _| get(addr, "/healthz", None)).await;
+    let single = load(addr, 64, time, move |c, n| {
+        post_json(addr, "/api/v1/usage", &auth, record("single", c, n, 0))
+    })
+    .await;
+    drop(server);
+    let stored = stored_requests(database);
+    table.row(
+        "GET /healthz, 64 clients",
+        per_second(health.rate()),
+        "",
+        "",
+    );
+    table.row(
+        "sqlite: single-record ingest, 64 clients",
+        per_second(single.rate()),
+        format!("{:.0} % of /healthz", 100.0 * single.rate() / health.rate()),
+        "",
+    );
+    assert_eq!(
+        single.ok as i64, stored,
+        "every acknowledged record is stored"
+    );
+}
+
 async fn ingest(options: &Options, table: &mut Table, backend: &str, database: &str) {
     let token = cli(database, &["token", "create", "bench", "--scope", "ingest"]);
     let auth = Arc::new(format!("Bearer {}", token.lines().last().unwrap()));
@@ -447,6 +484,9 @@ fn main() {
         };
         if postgres.is_none() {
             println!("  PostgreSQL is not reachable: its figures are skipped");
+        }
+        if options.single_only() {
+            single(&options, &mut table, &fresh_sqlite("single.db")).await;
         }
         if options.runs("ingest") {
             ingest(&options, &mut table, "sqlite", &fresh_sqlite("ingest.db")).await;

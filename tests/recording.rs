@@ -311,6 +311,56 @@ async fn idempotency_keys_count_a_record_once(db: &TestDb) {
     assert_eq!(app.record(vec![keyed("k1")]).await.unwrap().duplicates, 1);
 }
 
+/// Enough keys to move SQLite's key log into its index more than once,
+/// and a second ledger handle on the same database (as another process
+/// would be) that writes in between.
+async fn idempotency_keys_stay_known_in_volume_and_across_handles(db: &TestDb) {
+    let keyed = |key: String| {
+        let mut r = chat("gpt-4o", 1, 0);
+        r.idempotency_key = Some(key);
+        r
+    };
+    let batch = |range: std::ops::Range<usize>| -> Vec<UsageRecord> {
+        range
+            .map(|i| keyed(format!("key-{}", i % 7 * 10_000 + i)))
+            .collect()
+    };
+    let first = db.open("UTC").await;
+    with_catalog(&first).await;
+    for start in (0..20_000).step_by(1_000) {
+        let outcome = first.record(batch(start..start + 1_000)).await.unwrap();
+        assert_eq!((outcome.recorded, outcome.duplicates), (1_000, 0));
+    }
+    for start in (0..20_000).step_by(1_000) {
+        let resent = first.record(batch(start..start + 1_000)).await.unwrap();
+        assert_eq!((resent.recorded, resent.duplicates), (0, 1_000));
+    }
+
+    // Keys written through one handle are known to the other, both ways.
+    let second = db.open("UTC").await;
+    let outcome = second
+        .record(vec![batch(5..6).remove(0), keyed("second-1".into())])
+        .await
+        .unwrap();
+    assert_eq!((outcome.recorded, outcome.duplicates), (1, 1));
+    let outcome = first.record(vec![keyed("second-1".into())]).await.unwrap();
+    assert_eq!((outcome.recorded, outcome.duplicates), (0, 1));
+    let outcome = first.record(vec![keyed("first-1".into())]).await.unwrap();
+    assert_eq!(outcome.recorded, 1);
+    let outcome = second.record(vec![keyed("first-1".into())]).await.unwrap();
+    assert_eq!((outcome.recorded, outcome.duplicates), (0, 1));
+
+    // Pruning keeps keys within the retention period; so does reopening.
+    assert_eq!(first.prune_expired().await.unwrap(), 0);
+    drop((first, second));
+    let reopened = db.open("UTC").await;
+    let mut again = batch(19_990..20_000);
+    again.extend([keyed("first-1".into()), keyed("second-1".into())]);
+    let outcome = reopened.record(again).await.unwrap();
+    assert_eq!((outcome.recorded, outcome.duplicates), (0, 12));
+    assert_eq!(totals(&reopened).await.0, 20_002);
+}
+
 async fn days_follow_the_ledgers_time_zone(db: &TestDb) {
     let app = db.open("Europe/Berlin").await;
     with_catalog(&app).await;
@@ -468,6 +518,7 @@ both_stores!(
     an_ambiguous_vendor_model_id_is_refused,
     a_batch_with_one_bad_record_stores_nothing,
     idempotency_keys_count_a_record_once,
+    idempotency_keys_stay_known_in_volume_and_across_handles,
     days_follow_the_ledgers_time_zone,
     the_catalog_file_applies_idempotently_and_round_trips,
     users_tokens_and_budgets,

@@ -257,10 +257,6 @@ pub const DISCOVER_USER: &str =
 pub const DISCOVER_SOURCE: &str =
     "INSERT INTO sources (label) VALUES ($1) ON CONFLICT (label) DO NOTHING";
 
-pub const INSERT_IDEMPOTENCY_KEY: &str =
-    "INSERT INTO idempotency_keys (key, created_at) VALUES ($1, $2)
-    ON CONFLICT (key) DO NOTHING";
-
 #[cfg(test)]
 mod tests {
     /// SQLite numbers `$N` parameters by first appearance, so each statement

@@ -28,7 +28,13 @@ use crate::domain::{
     ApiToken, Budget, Configuration, Day, Model, Money, Provider, Role, Scope, Task, Totals, User,
 };
 
-type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+type Job = Box<dyn FnOnce(&mut Writer) + Send>;
+
+/// The writer thread's connection and what it remembers between jobs.
+struct Writer {
+    conn: Connection,
+    keys: usage::RecentKeys,
+}
 
 pub struct SqliteStore {
     path: PathBuf,
@@ -68,33 +74,45 @@ pub(super) fn now_unix() -> i64 {
 impl SqliteStore {
     pub fn open(path: &str) -> StoreResult<SqliteStore> {
         let path = PathBuf::from(path);
-        let mut conn = open_connection(&path)?;
-        let (writer, jobs) = std::sync::mpsc::channel::<Job>();
+        let mut writer = Writer {
+            conn: open_connection(&path)?,
+            keys: usage::RecentKeys::default(),
+        };
+        let (jobs_tx, jobs) = std::sync::mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || {
                 for job in jobs {
-                    job(&mut conn);
+                    job(&mut writer);
                 }
             })
             .map_err(|e| StoreError::Database(format!("cannot start the writer thread: {e}")))?;
         Ok(SqliteStore {
             path,
-            writer,
+            writer: jobs_tx,
             readers: Arc::new(Mutex::new(Vec::new())),
         })
     }
 
-    /// Runs `f` on the writer thread.
+    /// Runs `f` on the writer thread's connection.
     async fn write<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
     {
+        self.write_with_keys(move |conn, _| f(conn)).await
+    }
+
+    /// Runs `f` on the writer thread, with the recent idempotency keys.
+    async fn write_with_keys<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection, &mut usage::RecentKeys) -> StoreResult<T> + Send + 'static,
+    {
         let (tx, rx) = oneshot::channel();
         self.writer
-            .send(Box::new(move |conn| {
-                let _ = tx.send(f(conn));
+            .send(Box::new(move |w: &mut Writer| {
+                let _ = tx.send(f(&mut w.conn, &mut w.keys));
             }))
             .map_err(|_| StoreError::Unavailable("the SQLite writer has stopped".into()))?;
         rx.await
@@ -477,16 +495,13 @@ impl Store for SqliteStore {
     }
 
     async fn record(&self, batches: Vec<Vec<PreparedRecord>>) -> StoreResult<Vec<BatchResult>> {
-        self.write(move |conn| usage::record(conn, &batches)).await
+        self.write_with_keys(move |conn, keys| usage::record(conn, keys, &batches))
+            .await
     }
 
     async fn prune(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        self.write(move |conn| {
-            let keys = conn.execute(sql::PRUNE_IDEMPOTENCY, [before.timestamp()])?;
-            let holds = conn.execute(sql::PRUNE_RESERVATIONS, [before.timestamp()])?;
-            Ok((keys + holds) as u64)
-        })
-        .await
+        self.write_with_keys(move |conn, keys| usage::prune(conn, keys, before.timestamp()))
+            .await
     }
 
     async fn usage_rows(&self, from: Day, to: Day) -> StoreResult<Vec<UsageRow>> {

@@ -1,5 +1,15 @@
 //! The recording path on SQLite: one IMMEDIATE transaction per group commit,
 //! cached statements, one upsert per distinct aggregate key.
+//!
+//! Idempotency keys are written in two steps. A B-tree keyed by the key
+//! takes one scattered page write per key when keys arrive in no order
+//! (UUIDs) or in many interleaved sequences (one per client), and every
+//! commit rewrites those pages to the WAL: with single-record requests that
+//! was most of the writer's work. So a group appends its new keys to
+//! `idempotency_log` (a page or two per commit, in the same transaction as
+//! the usage) and the writer remembers them in memory; once the log holds
+//! `FOLD_AT` keys they move to the indexed `idempotency_keys` in key order,
+//! where keys that share pages share the writes.
 
 use std::collections::{HashMap, HashSet};
 
@@ -31,6 +41,84 @@ const UPSERT_ROLLUP: &str = "INSERT INTO usage_rollup (dim, day, item, requests,
     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
     ON CONFLICT (dim, day, item) DO UPDATE SET requests = usage_rollup.requests + excluded.requests,
         tokens = usage_rollup.tokens + excluded.tokens, cost = usage_rollup.cost + excluded.cost";
+
+/// Keys in the log when it is folded into the indexed table.
+const FOLD_AT: usize = 8_192;
+
+const LOG_KEY: &str = "INSERT INTO idempotency_log (key, created_at) VALUES (?1, ?2)";
+const KNOWN_KEY: &str = "SELECT 1 FROM idempotency_keys WHERE key = ?1";
+const FOLD_LOG: [&str; 2] = [
+    "INSERT INTO idempotency_keys (key, created_at)
+        SELECT key, created_at FROM idempotency_log WHERE true ORDER BY key
+        ON CONFLICT (key) DO NOTHING",
+    "DELETE FROM idempotency_log",
+];
+
+/// The keys in `idempotency_log`, as the writer thread last saw them.
+#[derive(Default)]
+pub struct RecentKeys {
+    /// None until read: after opening, and after a failed transaction.
+    logged: Option<HashSet<String>>,
+    /// `PRAGMA data_version` when `logged` was right; it changes when another
+    /// connection (the CLI, another process) commits, and then the log is
+    /// read again.
+    version: i64,
+}
+
+impl RecentKeys {
+    /// The logged keys, read again when they may be stale. Runs inside the
+    /// group's write transaction, so no other writer can change the log.
+    fn take(&mut self, conn: &Connection) -> StoreResult<HashSet<String>> {
+        let version: i64 = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        match self.logged.take() {
+            Some(keys) if version == self.version => Ok(keys),
+            _ => {
+                self.version = version;
+                let keys = query_all(conn, "SELECT key FROM idempotency_log", [], |r| r.text(0))?;
+                Ok(keys.into_iter().collect())
+            }
+        }
+    }
+}
+
+/// Moves the logged keys to the indexed table, in key order.
+fn fold(conn: &Connection) -> StoreResult<()> {
+    for statement in FOLD_LOG {
+        conn.prepare_cached(statement)?.execute([])?;
+    }
+    Ok(())
+}
+
+/// The keys of `keys` that no earlier record used; logs them.
+fn log_new_keys(
+    conn: &Connection,
+    logged: &HashSet<String>,
+    keys: Vec<String>,
+    received: i64,
+) -> StoreResult<HashSet<String>> {
+    let mut new_keys = HashSet::new();
+    for key in keys {
+        if logged.contains(&key) || query_opt(conn, KNOWN_KEY, [&key], |r| r.int(0))?.is_some() {
+            continue;
+        }
+        conn.prepare_cached(LOG_KEY)?
+            .execute(params![key, received])?;
+        new_keys.insert(key);
+    }
+    Ok(new_keys)
+}
+
+/// Forgets keys created before `before` (folding the log first) and
+/// reservations that expired before it.
+pub fn prune(conn: &mut Connection, recent: &mut RecentKeys, before: i64) -> StoreResult<u64> {
+    recent.logged = None;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    fold(&tx)?;
+    let keys = tx.execute(sql::PRUNE_IDEMPOTENCY, [before])?;
+    let holds = tx.execute(sql::PRUNE_RESERVATIONS, [before])?;
+    tx.commit()?;
+    Ok((keys + holds) as u64)
+}
 
 fn lookup_ids(
     conn: &Connection,
@@ -97,9 +185,13 @@ fn register(conn: &Connection, found: &resolve::Discoveries) -> StoreResult<()> 
 
 pub fn record(
     conn: &mut Connection,
+    recent: &mut RecentKeys,
     batches: &[Vec<PreparedRecord>],
 ) -> StoreResult<Vec<BatchResult>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Taken out of `recent` until the commit succeeds: a failed transaction
+    // leaves it unread, so a rolled-back key is never taken for a logged one.
+    let mut logged = recent.take(&tx)?;
     let names = Names::of(batches);
     let mut known = HashSet::new();
     for id in resolve::reservation_ids(batches) {
@@ -130,16 +222,8 @@ pub fn record(
         .map(|p| p.received_at)
         .max()
         .unwrap_or_else(now_unix);
-    let mut new_keys = HashSet::new();
-    for key in resolve::idempotency_keys(accepted.iter().copied()) {
-        if tx
-            .prepare_cached(sql::INSERT_IDEMPOTENCY_KEY)?
-            .execute(params![key, received])?
-            == 1
-        {
-            new_keys.insert(key);
-        }
-    }
+    let keys = resolve::idempotency_keys(accepted.iter().copied());
+    let new_keys = log_new_keys(&tx, &logged, keys, received)?;
     let resolve::Merged {
         deltas,
         outcomes,
@@ -186,7 +270,14 @@ pub fn record(
             ])?;
         }
     }
+    if logged.len() + new_keys.len() >= FOLD_AT {
+        fold(&tx)?;
+        logged.clear();
+    } else {
+        logged.extend(new_keys);
+    }
     tx.commit()?;
+    recent.logged = Some(logged);
     let mut outcomes = outcomes.into_iter();
     Ok(resolved
         .into_iter()
