@@ -105,6 +105,35 @@ impl Server {
         }
     }
 
+    /// CPU time (user + system) the process, or its threads named `thread`,
+    /// used so far, in seconds.
+    pub fn cpu_seconds(&self, thread: Option<&str>) -> f64 {
+        let dir = format!("/proc/{}/task", self.child.id());
+        let ticks: u64 = std::fs::read_dir(dir)
+            .map(|tasks| {
+                tasks
+                    .flatten()
+                    .filter(|t| {
+                        thread.is_none_or(|name| {
+                            std::fs::read_to_string(t.path().join("comm"))
+                                .is_ok_and(|c| c.trim() == name)
+                        })
+                    })
+                    .filter_map(|t| std::fs::read_to_string(t.path().join("stat")).ok())
+                    .map(|stat| {
+                        // Fields after the parenthesised name: utime and stime
+                        // are the 12th and 13th.
+                        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+                        let fields: Vec<&str> = rest.split_whitespace().collect();
+                        let field = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
+                        field(11).unwrap_or(0) + field(12).unwrap_or(0)
+                    })
+                    .sum()
+            })
+            .unwrap_or(0);
+        ticks as f64 / 100.0
+    }
+
     /// Peak resident memory of the process so far, in MiB.
     pub fn peak_rss_mib(&self) -> f64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
@@ -354,10 +383,17 @@ async fn single(options: &Options, table: &mut Table, database: &str) {
     let addr = server.addr;
     let time = options.load_time();
     let health = load(addr, 64, time, move |_, _| get(addr, "/healthz", None)).await;
+    let cpu = (
+        server.cpu_seconds(None),
+        server.cpu_seconds(Some("sqlite-writer")),
+    );
     let single = load(addr, 64, time, move |c, n| {
         post_json(addr, "/api/v1/usage", &auth, record("single", c, n, 0))
     })
     .await;
+    let micros = |seconds: f64| format!("{:.1} µs", seconds * 1e6 / single.ok as f64);
+    let writer_cpu = micros(server.cpu_seconds(Some("sqlite-writer")) - cpu.1);
+    let server_cpu = micros(server.cpu_seconds(None) - cpu.0);
     drop(server);
     let stored = stored_requests(database);
     table.row(
@@ -370,6 +406,12 @@ async fn single(options: &Options, table: &mut Table, database: &str) {
         "sqlite: single-record ingest, 64 clients",
         per_second(single.rate()),
         format!("{:.0} % of /healthz", 100.0 * single.rate() / health.rate()),
+        "",
+    );
+    table.row(
+        "sqlite: serve CPU per record (all threads / the writer)",
+        server_cpu,
+        writer_cpu,
         "",
     );
     assert_eq!(

@@ -33,7 +33,7 @@ type Job = Box<dyn FnOnce(&mut Writer) + Send>;
 /// The writer thread's connection and what it remembers between jobs.
 struct Writer {
     conn: Connection,
-    keys: usage::RecentKeys,
+    state: usage::WriterState,
 }
 
 pub struct SqliteStore {
@@ -63,7 +63,7 @@ fn open_connection(path: &Path) -> StoreResult<Connection> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.set_prepared_statement_cache_capacity(64);
+    conn.set_prepared_statement_cache_capacity(128);
     Ok(conn)
 }
 
@@ -76,7 +76,7 @@ impl SqliteStore {
         let path = PathBuf::from(path);
         let mut writer = Writer {
             conn: open_connection(&path)?,
-            keys: usage::RecentKeys::default(),
+            state: usage::WriterState::default(),
         };
         let (jobs_tx, jobs) = std::sync::mpsc::channel::<Job>();
         std::thread::Builder::new()
@@ -100,19 +100,24 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
     {
-        self.write_with_keys(move |conn, _| f(conn)).await
+        self.write_with_state(move |conn, state| {
+            state.forget_catalog();
+            f(conn)
+        })
+        .await
     }
 
-    /// Runs `f` on the writer thread, with the recent idempotency keys.
-    async fn write_with_keys<T, F>(&self, f: F) -> StoreResult<T>
+    /// Runs `f` on the writer thread, with what the recording path keeps
+    /// between transactions.
+    async fn write_with_state<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection, &mut usage::RecentKeys) -> StoreResult<T> + Send + 'static,
+        F: FnOnce(&mut Connection, &mut usage::WriterState) -> StoreResult<T> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
         self.writer
             .send(Box::new(move |w: &mut Writer| {
-                let _ = tx.send(f(&mut w.conn, &mut w.keys));
+                let _ = tx.send(f(&mut w.conn, &mut w.state));
             }))
             .map_err(|_| StoreError::Unavailable("the SQLite writer has stopped".into()))?;
         rx.await
@@ -495,12 +500,12 @@ impl Store for SqliteStore {
     }
 
     async fn record(&self, batches: Vec<Vec<PreparedRecord>>) -> StoreResult<Vec<BatchResult>> {
-        self.write_with_keys(move |conn, keys| usage::record(conn, keys, &batches))
+        self.write_with_state(move |conn, state| usage::record(conn, state, &batches))
             .await
     }
 
     async fn prune(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        self.write_with_keys(move |conn, keys| usage::prune(conn, keys, before.timestamp()))
+        self.write_with_state(move |conn, state| usage::prune(conn, state, before.timestamp()))
             .await
     }
 

@@ -13,7 +13,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, ToSql, TransactionBehavior, params, params_from_iter};
 
 use super::{id_of, now_unix, query_all, query_opt};
 use crate::domain::Day;
@@ -22,11 +22,61 @@ use crate::store::rows;
 use crate::store::sql;
 use crate::store::{BatchResult, PreparedRecord, StoreResult, UsageRow};
 
-const UPSERT_USAGE: &str = "INSERT INTO usage_daily (day, service, provider_id, model_id,
+/// A multi-row statement: `head`, then `rows` groups of `columns` values,
+/// then `tail`.
+struct RowsStatement {
+    head: &'static str,
+    columns: usize,
+    tail: &'static str,
+}
+
+/// Most rows one statement takes. Statements are built for powers of two up
+/// to this, so each has few shapes in the connection's statement cache.
+const MOST_ROWS: usize = 64;
+
+impl RowsStatement {
+    /// Runs the statement over `values` (`columns` per row), in as few
+    /// statements as the row shapes allow: a group commit costs a handful
+    /// of statements per table rather than one per row.
+    fn execute(&self, conn: &Connection, values: &[&dyn ToSql]) -> StoreResult<()> {
+        self.each_chunk(values, |chunk, sql| {
+            conn.prepare_cached(sql)?.execute(params_from_iter(chunk))?;
+            Ok(())
+        })
+    }
+
+    fn each_chunk(
+        &self,
+        values: &[&dyn ToSql],
+        mut run: impl FnMut(&[&dyn ToSql], &str) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        let mut rest = values;
+        while !rest.is_empty() {
+            let rows = rest.len() / self.columns;
+            let take = if rows >= MOST_ROWS {
+                MOST_ROWS
+            } else {
+                1 << rows.ilog2()
+            };
+            let (chunk, tail) = rest.split_at(take * self.columns);
+            run(chunk, &self.sql(take))?;
+            rest = tail;
+        }
+        Ok(())
+    }
+
+    fn sql(&self, rows: usize) -> String {
+        let row = format!("({})", vec!["?"; self.columns].join(", "));
+        format!("{} {} {}", self.head, vec![row; rows].join(", "), self.tail)
+    }
+}
+
+const UPSERT_USAGE: RowsStatement = RowsStatement {
+    head: "INSERT INTO usage_daily (day, service, provider_id, model_id,
         configuration_id, task_id, user_id, source_id, requests, prompt_tokens, completion_tokens,
-        cache_read_tokens, cache_write_tokens, characters, audio_seconds, images, cost)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
-    ON CONFLICT (day, service, provider_id, model_id, configuration_id, task_id, user_id, source_id)
+        cache_read_tokens, cache_write_tokens, characters, audio_seconds, images, cost) VALUES",
+    columns: 17,
+    tail: "ON CONFLICT (day, service, provider_id, model_id, configuration_id, task_id, user_id, source_id)
     DO UPDATE SET requests = usage_daily.requests + excluded.requests,
         prompt_tokens = usage_daily.prompt_tokens + excluded.prompt_tokens,
         completion_tokens = usage_daily.completion_tokens + excluded.completion_tokens,
@@ -35,18 +85,33 @@ const UPSERT_USAGE: &str = "INSERT INTO usage_daily (day, service, provider_id, 
         characters = usage_daily.characters + excluded.characters,
         audio_seconds = usage_daily.audio_seconds + excluded.audio_seconds,
         images = usage_daily.images + excluded.images,
-        cost = usage_daily.cost + excluded.cost";
+        cost = usage_daily.cost + excluded.cost",
+};
 
-const UPSERT_ROLLUP: &str = "INSERT INTO usage_rollup (dim, day, item, requests, tokens, cost)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-    ON CONFLICT (dim, day, item) DO UPDATE SET requests = usage_rollup.requests + excluded.requests,
-        tokens = usage_rollup.tokens + excluded.tokens, cost = usage_rollup.cost + excluded.cost";
+const UPSERT_ROLLUP: RowsStatement = RowsStatement {
+    head: "INSERT INTO usage_rollup (dim, day, item, requests, tokens, cost) VALUES",
+    columns: 6,
+    tail: "ON CONFLICT (dim, day, item) DO UPDATE SET requests = usage_rollup.requests + excluded.requests,
+        tokens = usage_rollup.tokens + excluded.tokens, cost = usage_rollup.cost + excluded.cost",
+};
+
+fn as_values<const N: usize>(rows: &[[i64; N]]) -> Vec<&dyn ToSql> {
+    rows.iter().flatten().map(|v| v as &dyn ToSql).collect()
+}
 
 /// Keys in the log when it is folded into the indexed table.
 const FOLD_AT: usize = 8_192;
 
-const LOG_KEY: &str = "INSERT INTO idempotency_log (key, created_at) VALUES (?1, ?2)";
-const KNOWN_KEY: &str = "SELECT 1 FROM idempotency_keys WHERE key = ?1";
+const LOG_KEYS: RowsStatement = RowsStatement {
+    head: "INSERT INTO idempotency_log (key, created_at) VALUES",
+    columns: 2,
+    tail: "",
+};
+const KNOWN_KEYS: RowsStatement = RowsStatement {
+    head: "SELECT key FROM idempotency_keys WHERE key IN (VALUES",
+    columns: 1,
+    tail: ")",
+};
 const FOLD_LOG: [&str; 2] = [
     "INSERT INTO idempotency_keys (key, created_at)
         SELECT key, created_at FROM idempotency_log WHERE true ORDER BY key
@@ -54,26 +119,54 @@ const FOLD_LOG: [&str; 2] = [
     "DELETE FROM idempotency_log",
 ];
 
-/// The keys in `idempotency_log`, as the writer thread last saw them.
+/// What the writer thread remembers between transactions. All of it is
+/// read again when `PRAGMA data_version` shows that another connection (the
+/// CLI, another process) committed since.
 #[derive(Default)]
-pub struct RecentKeys {
-    /// None until read: after opening, and after a failed transaction.
-    logged: Option<HashSet<String>>,
-    /// `PRAGMA data_version` when `logged` was right; it changes when another
-    /// connection (the CLI, another process) commits, and then the log is
-    /// read again.
+pub struct WriterState {
     version: i64,
+    /// The keys in `idempotency_log`; None until read (after opening, and
+    /// after a failed transaction).
+    logged: Option<HashSet<String>>,
+    catalog: Catalog,
 }
 
-impl RecentKeys {
-    /// The logged keys, read again when they may be stale. Runs inside the
-    /// group's write transaction, so no other writer can change the log.
-    fn take(&mut self, conn: &Connection) -> StoreResult<HashSet<String>> {
+/// Catalog entries by the names records used, as found (names not found are
+/// looked up each time, until discovered).
+#[derive(Default)]
+struct Catalog {
+    providers: HashMap<String, i64>,
+    models: HashMap<String, Vec<resolve::ModelRef>>,
+    configurations: HashMap<String, i64>,
+    tasks: HashMap<String, i64>,
+    users: HashMap<String, i64>,
+    sources: HashMap<String, i64>,
+}
+
+impl WriterState {
+    /// After a write of another module on this connection, which may have
+    /// changed the catalog.
+    pub fn forget_catalog(&mut self) {
+        self.catalog = Catalog::default();
+    }
+
+    /// Drops what another connection may have changed. Runs inside a write
+    /// transaction, so nothing changes again until it ends.
+    fn refresh(&mut self, conn: &Connection) -> StoreResult<()> {
         let version: i64 = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        if version != self.version {
+            self.version = version;
+            self.logged = None;
+            self.forget_catalog();
+        }
+        Ok(())
+    }
+
+    /// The logged keys, taken out until the transaction commits.
+    fn take_logged(&mut self, conn: &Connection) -> StoreResult<HashSet<String>> {
         match self.logged.take() {
-            Some(keys) if version == self.version => Ok(keys),
-            _ => {
-                self.version = version;
+            Some(keys) => Ok(keys),
+            None => {
                 let keys = query_all(conn, "SELECT key FROM idempotency_log", [], |r| r.text(0))?;
                 Ok(keys.into_iter().collect())
             }
@@ -89,29 +182,43 @@ fn fold(conn: &Connection) -> StoreResult<()> {
     Ok(())
 }
 
-/// The keys of `keys` that no earlier record used; logs them.
+/// The keys of `keys` (distinct) that no earlier record used; logs them.
 fn log_new_keys(
     conn: &Connection,
     logged: &HashSet<String>,
     keys: Vec<String>,
     received: i64,
 ) -> StoreResult<HashSet<String>> {
-    let mut new_keys = HashSet::new();
-    for key in keys {
-        if logged.contains(&key) || query_opt(conn, KNOWN_KEY, [&key], |r| r.int(0))?.is_some() {
-            continue;
+    let unlogged: Vec<&dyn ToSql> = keys
+        .iter()
+        .filter(|k| !logged.contains(*k))
+        .map(|k| k as &dyn ToSql)
+        .collect();
+    let mut indexed = HashSet::new();
+    KNOWN_KEYS.each_chunk(&unlogged, |chunk, sql| {
+        let mut stmt = conn.prepare_cached(sql)?;
+        let mut rows = stmt.query(params_from_iter(chunk))?;
+        while let Some(row) = rows.next()? {
+            indexed.insert(row.get::<_, String>(0)?);
         }
-        conn.prepare_cached(LOG_KEY)?
-            .execute(params![key, received])?;
-        new_keys.insert(key);
-    }
+        Ok(())
+    })?;
+    let new_keys: HashSet<String> = keys
+        .into_iter()
+        .filter(|k| !logged.contains(k) && !indexed.contains(k))
+        .collect();
+    let values: Vec<&dyn ToSql> = new_keys
+        .iter()
+        .flat_map(|k| [k as &dyn ToSql, &received])
+        .collect();
+    LOG_KEYS.execute(conn, &values)?;
     Ok(new_keys)
 }
 
 /// Forgets keys created before `before` (folding the log first) and
 /// reservations that expired before it.
-pub fn prune(conn: &mut Connection, recent: &mut RecentKeys, before: i64) -> StoreResult<u64> {
-    recent.logged = None;
+pub fn prune(conn: &mut Connection, state: &mut WriterState, before: i64) -> StoreResult<u64> {
+    state.logged = None;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     fold(&tx)?;
     let keys = tx.execute(sql::PRUNE_IDEMPOTENCY, [before])?;
@@ -120,37 +227,57 @@ pub fn prune(conn: &mut Connection, recent: &mut RecentKeys, before: i64) -> Sto
     Ok((keys + holds) as u64)
 }
 
+/// The ids of `names`, from `cache` or else looked up (and then cached).
 fn lookup_ids(
     conn: &Connection,
     sql: &str,
     names: &std::collections::BTreeSet<String>,
+    cache: &mut HashMap<String, i64>,
 ) -> StoreResult<HashMap<String, i64>> {
     let mut found = HashMap::with_capacity(names.len());
     for name in names {
-        if let Some(id) = id_of(conn, sql, name)? {
+        let id = match cache.get(name) {
+            Some(id) => Some(*id),
+            None => id_of(conn, sql, name)?,
+        };
+        if let Some(id) = id {
+            cache.insert(name.clone(), id);
             found.insert(name.clone(), id);
         }
     }
     Ok(found)
 }
 
-fn load_snapshot(conn: &Connection, names: &Names) -> StoreResult<Snapshot> {
+fn load_snapshot(conn: &Connection, names: &Names, cache: &mut Catalog) -> StoreResult<Snapshot> {
     let mut models = Vec::new();
     let mut seen = HashSet::new();
     for name in &names.models {
-        for m in query_all(conn, sql::LOOKUP_MODELS, [name], rows::model_ref)? {
-            if seen.insert(m.id) {
-                models.push(m);
-            }
+        let matches = match cache.models.get(name) {
+            Some(matches) => matches.clone(),
+            None => query_all(conn, sql::LOOKUP_MODELS, [name], rows::model_ref)?,
+        };
+        if !matches.is_empty() {
+            cache.models.insert(name.clone(), matches.clone());
         }
+        models.extend(matches.into_iter().filter(|m| seen.insert(m.id)));
     }
     Ok(Snapshot {
-        providers: lookup_ids(conn, sql::LOOKUP_PROVIDER, &names.providers)?,
+        providers: lookup_ids(
+            conn,
+            sql::LOOKUP_PROVIDER,
+            &names.providers,
+            &mut cache.providers,
+        )?,
         models,
-        configurations: lookup_ids(conn, sql::LOOKUP_CONFIGURATION, &names.configurations)?,
-        tasks: lookup_ids(conn, sql::LOOKUP_TASK, &names.tasks)?,
-        users: lookup_ids(conn, sql::LOOKUP_USER, &names.users)?,
-        sources: lookup_ids(conn, sql::LOOKUP_SOURCE, &names.sources)?,
+        configurations: lookup_ids(
+            conn,
+            sql::LOOKUP_CONFIGURATION,
+            &names.configurations,
+            &mut cache.configurations,
+        )?,
+        tasks: lookup_ids(conn, sql::LOOKUP_TASK, &names.tasks, &mut cache.tasks)?,
+        users: lookup_ids(conn, sql::LOOKUP_USER, &names.users, &mut cache.users)?,
+        sources: lookup_ids(conn, sql::LOOKUP_SOURCE, &names.sources, &mut cache.sources)?,
     })
 }
 
@@ -185,13 +312,14 @@ fn register(conn: &Connection, found: &resolve::Discoveries) -> StoreResult<()> 
 
 pub fn record(
     conn: &mut Connection,
-    recent: &mut RecentKeys,
+    state: &mut WriterState,
     batches: &[Vec<PreparedRecord>],
 ) -> StoreResult<Vec<BatchResult>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    // Taken out of `recent` until the commit succeeds: a failed transaction
+    state.refresh(&tx)?;
+    // Taken out of `state` until the commit succeeds: a failed transaction
     // leaves it unread, so a rolled-back key is never taken for a logged one.
-    let mut logged = recent.take(&tx)?;
+    let mut logged = state.take_logged(&tx)?;
     let names = Names::of(batches);
     let mut known = HashSet::new();
     for id in resolve::reservation_ids(batches) {
@@ -200,11 +328,13 @@ pub fn record(
         }
     }
     let earlier = resolve::reservation_refusals(batches, &known);
-    let mut snap = load_snapshot(&tx, &names)?;
+    let mut snap = load_snapshot(&tx, &names, &mut state.catalog)?;
     let (refusals, found) = resolve::plan(batches, &snap, earlier);
     if !found.is_empty() {
+        // A new model can change which models other names match.
+        state.forget_catalog();
         register(&tx, &found)?;
-        snap = load_snapshot(&tx, &names)?;
+        snap = load_snapshot(&tx, &names, &mut state.catalog)?;
     }
     let resolved: Vec<Result<Vec<resolve::ResolvedRecord>, _>> = batches
         .iter()
@@ -232,13 +362,13 @@ pub fn record(
     for id in &settled {
         tx.prepare_cached(sql::SETTLE_RESERVATION)?.execute([id])?;
     }
-    {
-        let mut upsert = tx.prepare_cached(UPSERT_USAGE)?;
-        for (k, a) in &deltas {
+    let usage: Vec<[i64; 17]> = deltas
+        .iter()
+        .map(|(k, a)| {
             let c = &a.counts;
-            upsert.execute(params![
-                k.day,
-                k.service,
+            [
+                k.day.into(),
+                k.service.into(),
                 k.provider,
                 k.model,
                 k.configuration,
@@ -253,23 +383,19 @@ pub fn record(
                 c.characters,
                 c.audio_seconds,
                 c.images,
-                a.cost.picos()
-            ])?;
-        }
-    }
-    {
-        let mut upsert = tx.prepare_cached(UPSERT_ROLLUP)?;
-        for ((dim, day, item), t) in resolve::rollups(&deltas) {
-            upsert.execute(params![
-                dim,
-                day,
-                item,
-                t.requests,
-                t.tokens,
-                t.cost.picos()
-            ])?;
-        }
-    }
+                a.cost.picos(),
+            ]
+        })
+        .collect();
+    UPSERT_USAGE.execute(&tx, &as_values(&usage))?;
+    let rollups: Vec<[i64; 6]> = resolve::rollups(&deltas)
+        .into_iter()
+        .map(|((dim, day, item), t)| {
+            let (dim, day) = (dim.into(), day.into());
+            [dim, day, item, t.requests, t.tokens, t.cost.picos()]
+        })
+        .collect();
+    UPSERT_ROLLUP.execute(&tx, &as_values(&rollups))?;
     if logged.len() + new_keys.len() >= FOLD_AT {
         fold(&tx)?;
         logged.clear();
@@ -277,7 +403,7 @@ pub fn record(
         logged.extend(new_keys);
     }
     tx.commit()?;
-    recent.logged = Some(logged);
+    state.logged = Some(logged);
     let mut outcomes = outcomes.into_iter();
     Ok(resolved
         .into_iter()
