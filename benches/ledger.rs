@@ -170,6 +170,7 @@ pub fn cli(database: &str, args: &[&str]) -> String {
 }
 
 /// What a load run achieved.
+#[derive(Default)]
 pub struct Outcome {
     pub ok: u64,
     pub failed: u64,
@@ -376,50 +377,6 @@ pub fn stored_requests(database: &str) -> i64 {
     json["kpis"]["requests"].as_i64().unwrap()
 }
 
-async fn single(options: &Options, table: &mut Table, database: &str) {
-    let token = cli(database, &["token", "create", "bench", "--scope", "ingest"]);
-    let auth = format!("Bearer {}", token.lines().last().unwrap());
-    let server = Server::start(database);
-    let addr = server.addr;
-    let time = options.load_time();
-    let health = load(addr, 64, time, move |_, _| get(addr, "/healthz", None)).await;
-    let cpu = (
-        server.cpu_seconds(None),
-        server.cpu_seconds(Some("sqlite-writer")),
-    );
-    let single = load(addr, 64, time, move |c, n| {
-        post_json(addr, "/api/v1/usage", &auth, record("single", c, n, 0))
-    })
-    .await;
-    let micros = |seconds: f64| format!("{:.1} µs", seconds * 1e6 / single.ok as f64);
-    let writer_cpu = micros(server.cpu_seconds(Some("sqlite-writer")) - cpu.1);
-    let server_cpu = micros(server.cpu_seconds(None) - cpu.0);
-    drop(server);
-    let stored = stored_requests(database);
-    table.row(
-        "GET /healthz, 64 clients",
-        per_second(health.rate()),
-        "",
-        "",
-    );
-    table.row(
-        "sqlite: single-record ingest, 64 clients",
-        per_second(single.rate()),
-        format!("{:.0} % of /healthz", 100.0 * single.rate() / health.rate()),
-        "",
-    );
-    table.row(
-        "sqlite: serve CPU per record (all threads / the writer)",
-        server_cpu,
-        writer_cpu,
-        "",
-    );
-    assert_eq!(
-        single.ok as i64, stored,
-        "every acknowledged record is stored"
-    );
-}
-
 async fn ingest(options: &Options, table: &mut Table, backend: &str, database: &str) {
     let token = cli(database, &["token", "create", "bench", "--scope", "ingest"]);
     let auth = Arc::new(format!("Bearer {}", token.lines().last().unwrap()));
@@ -427,36 +384,57 @@ async fn ingest(options: &Options, table: &mut Table, backend: &str, database: &
     let addr = server.addr;
     let time = options.load_time();
 
+    let writer = (backend == "sqlite").then_some("sqlite-writer");
+    let cpu = server.cpu_seconds(None);
     let health = load(addr, 64, time, move |_, _| get(addr, "/healthz", None)).await;
+    let health_cpu = server.cpu_seconds(None) - cpu;
+    let cpu = (
+        server.cpu_seconds(None),
+        writer.map(|w| server.cpu_seconds(Some(w))),
+    );
     let a = auth.clone();
     let single = load(addr, 64, time, move |c, n| {
         post_json(addr, "/api/v1/usage", &a, record("single", c, n, 0))
     })
     .await;
+    let single_cpu = (
+        server.cpu_seconds(None) - cpu.0,
+        writer.map(|w| server.cpu_seconds(Some(w)) - cpu.1.unwrap_or(0.0)),
+    );
     let rss_single = server.peak_rss_mib();
     let a = auth.clone();
-    let batches = load(addr, 16, time, move |c, n| {
-        post_json(addr, "/api/v1/usage", &a, batch(c, n, 500))
-    })
-    .await;
+    let batches = if options.single_only() {
+        Outcome::default()
+    } else {
+        load(addr, 16, time, move |c, n| {
+            post_json(addr, "/api/v1/usage", &a, batch(c, n, 500))
+        })
+        .await
+    };
     drop(server);
+    let micros =
+        |seconds: f64, requests: u64| format!("{:.1} µs", seconds * 1e6 / requests.max(1) as f64);
     let acknowledged = single.ok as i64 + batches.ok as i64 * 500;
     let stored = stored_requests(database);
 
-    if backend == "sqlite" {
-        table.row(
-            "GET /healthz, 64 keep-alive clients (the HTTP ceiling)",
-            per_second(health.rate()),
-            "",
-            "",
-        );
-    }
-    let base_single = if backend == "sqlite" {
+    table.row(
+        format!("{backend}: GET /healthz, 64 keep-alive clients (the HTTP ceiling)"),
+        per_second(health.rate()),
+        "",
+        "",
+    );
+    table.row(
+        format!("{backend}: serve CPU per /healthz request"),
+        micros(health_cpu, health.ok),
+        "",
+        "",
+    );
+    let base_single = if backend == "sqlite" && !options.single_only() {
         Some(baseline::reference_ingest(time, 1).await)
     } else {
         None
     };
-    let base_batch = if backend == "sqlite" {
+    let base_batch = if backend == "sqlite" && !options.single_only() {
         Some(baseline::reference_ingest(time, 500).await)
     } else {
         None
@@ -479,11 +457,22 @@ async fn ingest(options: &Options, table: &mut Table, backend: &str, database: &
         "",
     );
     table.row(
-        format!("{backend}: ingest, batches of 500, 16 clients (records/s)"),
-        per_second(batches.rate() * 500.0),
-        base(base_batch),
-        ratio(batches.rate() * 500.0, base_batch),
+        format!("{backend}: serve CPU per single-record request (all threads)"),
+        micros(single_cpu.0, single.ok),
+        single_cpu
+            .1
+            .map(|w| format!("writer thread: {}", micros(w, single.ok)))
+            .unwrap_or_default(),
+        "",
     );
+    if !options.single_only() {
+        table.row(
+            format!("{backend}: ingest, batches of 500, 16 clients (records/s)"),
+            per_second(batches.rate() * 500.0),
+            base(base_batch),
+            ratio(batches.rate() * 500.0, base_batch),
+        );
+    }
     table.row(
         format!("{backend}: peak RSS of serve during single-record ingest"),
         format!("{rss_single:.0} MiB"),
@@ -528,7 +517,7 @@ fn main() {
             println!("  PostgreSQL is not reachable: its figures are skipped");
         }
         if options.single_only() {
-            single(&options, &mut table, &fresh_sqlite("single.db")).await;
+            ingest(&options, &mut table, "sqlite", &fresh_sqlite("ingest.db")).await;
         }
         if options.runs("ingest") {
             ingest(&options, &mut table, "sqlite", &fresh_sqlite("ingest.db")).await;
