@@ -1,12 +1,6 @@
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-/// Each request allocates a few dozen small objects, often freed on another
-/// thread; mimalloc took about 4 % off the server's CPU per recorded request
-/// against glibc's allocator in the ingest benchmark (BENCHMARKS.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
