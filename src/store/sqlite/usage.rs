@@ -12,6 +12,7 @@
 //! where keys that share pages share the writes.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
 
 use rusqlite::{Connection, ToSql, TransactionBehavior, params, params_from_iter};
 
@@ -28,6 +29,8 @@ struct RowsStatement {
     head: &'static str,
     columns: usize,
     tail: &'static str,
+    /// The statement's text for 1, 2, 4, … `MOST_ROWS` rows, built once.
+    texts: OnceLock<Vec<String>>,
 }
 
 /// Most rows one statement takes. Statements are built for powers of two up
@@ -59,19 +62,28 @@ impl RowsStatement {
                 1 << rows.ilog2()
             };
             let (chunk, tail) = rest.split_at(take * self.columns);
-            run(chunk, &self.sql(take))?;
+            run(chunk, self.sql(take))?;
             rest = tail;
         }
         Ok(())
     }
 
-    fn sql(&self, rows: usize) -> String {
-        let row = format!("({})", vec!["?"; self.columns].join(", "));
-        format!("{} {} {}", self.head, vec![row; rows].join(", "), self.tail)
+    /// The text for `rows` rows, a power of two up to `MOST_ROWS`.
+    fn sql(&self, rows: usize) -> &str {
+        let texts = self.texts.get_or_init(|| {
+            let row = format!("({})", vec!["?"; self.columns].join(", "));
+            (0..=MOST_ROWS.ilog2())
+                .map(|shift| {
+                    let rows = vec![row.as_str(); 1 << shift].join(", ");
+                    format!("{} {rows} {}", self.head, self.tail)
+                })
+                .collect()
+        });
+        &texts[rows.ilog2() as usize]
     }
 }
 
-const UPSERT_USAGE: RowsStatement = RowsStatement {
+static UPSERT_USAGE: RowsStatement = RowsStatement {
     head: "INSERT INTO usage_daily (day, service, provider_id, model_id,
         configuration_id, task_id, user_id, source_id, requests, prompt_tokens, completion_tokens,
         cache_read_tokens, cache_write_tokens, characters, audio_seconds, images, cost) VALUES",
@@ -86,13 +98,15 @@ const UPSERT_USAGE: RowsStatement = RowsStatement {
         audio_seconds = usage_daily.audio_seconds + excluded.audio_seconds,
         images = usage_daily.images + excluded.images,
         cost = usage_daily.cost + excluded.cost",
+    texts: OnceLock::new(),
 };
 
-const UPSERT_ROLLUP: RowsStatement = RowsStatement {
+static UPSERT_ROLLUP: RowsStatement = RowsStatement {
     head: "INSERT INTO usage_rollup (dim, day, item, requests, tokens, cost) VALUES",
     columns: 6,
     tail: "ON CONFLICT (dim, day, item) DO UPDATE SET requests = usage_rollup.requests + excluded.requests,
         tokens = usage_rollup.tokens + excluded.tokens, cost = usage_rollup.cost + excluded.cost",
+    texts: OnceLock::new(),
 };
 
 fn as_values<const N: usize>(rows: &[[i64; N]]) -> Vec<&dyn ToSql> {
@@ -102,15 +116,17 @@ fn as_values<const N: usize>(rows: &[[i64; N]]) -> Vec<&dyn ToSql> {
 /// Keys in the log when it is folded into the indexed table.
 const FOLD_AT: usize = 8_192;
 
-const LOG_KEYS: RowsStatement = RowsStatement {
+static LOG_KEYS: RowsStatement = RowsStatement {
     head: "INSERT INTO idempotency_log (key, created_at) VALUES",
     columns: 2,
     tail: "",
+    texts: OnceLock::new(),
 };
-const KNOWN_KEYS: RowsStatement = RowsStatement {
+static KNOWN_KEYS: RowsStatement = RowsStatement {
     head: "SELECT key FROM idempotency_keys WHERE key IN (VALUES",
     columns: 1,
     tail: ")",
+    texts: OnceLock::new(),
 };
 const FOLD_LOG: [&str; 2] = [
     "INSERT INTO idempotency_keys (key, created_at)
@@ -420,4 +436,29 @@ pub fn rows(conn: &Connection, from: Day, to: Day) -> StoreResult<Vec<UsageRow>>
     )?;
     rows::sort_usage_rows(&mut out);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_are_split_into_power_of_two_statements_that_cover_them_all() {
+        for n in 0..=300usize {
+            let values: Vec<i64> = (0..n as i64 * 2).collect();
+            let refs: Vec<&dyn ToSql> = values.iter().map(|v| v as &dyn ToSql).collect();
+            let mut seen = Vec::new();
+            LOG_KEYS
+                .each_chunk(&refs, |chunk, sql| {
+                    let rows = chunk.len() / 2;
+                    assert!(rows.is_power_of_two() && rows <= MOST_ROWS, "{n}: {rows}");
+                    assert_eq!(sql.matches('?').count(), chunk.len());
+                    seen.push(rows);
+                    Ok(())
+                })
+                .unwrap();
+            assert_eq!(seen.iter().sum::<usize>(), n);
+            assert!(seen.len() <= n / MOST_ROWS + MOST_ROWS.ilog2() as usize + 1);
+        }
+    }
 }
