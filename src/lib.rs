@@ -9,5 +9,6 @@ pub mod app;
 pub mod cli;
 pub mod domain;
 pub mod http;
+pub mod rng;
 pub mod secrets;
 pub mod store;

@@ -9,23 +9,7 @@ use llm_ledger::domain::Scope;
 use serde_json::{Value, json};
 
 use common::{TestDb, TestServer, totals};
-
-/// SplitMix64: the same payloads on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[(self.next() % items.len() as u64) as usize]
-    }
-}
+use llm_ledger::rng::Rng;
 
 fn good() -> Value {
     json!({"service": "chat", "provider": "p", "model": "m", "prompt_tokens": 10, "completion_tokens": 5})
@@ -79,8 +63,8 @@ fn payload(rng: &mut Rng, n: usize) -> Vec<u8> {
         // One bad field in one record of a batch of good ones.
         0..=4 => {
             let (field, value) = rng.pick(&bad_fields()).clone();
-            let size = 1 + (rng.next() % 20) as usize;
-            let bad = (rng.next() % size as u64) as usize;
+            let size = 1 + (rng.next_u64() % 20) as usize;
+            let bad = (rng.next_u64() % size as u64) as usize;
             let mut records: Vec<Value> = (0..size).map(|_| good()).collect();
             records[bad][field] = value;
             if field == "cache_read_tokens" {
@@ -95,8 +79,8 @@ fn payload(rng: &mut Rng, n: usize) -> Vec<u8> {
         }
         // Not JSON at all, or not valid UTF-8.
         5 => {
-            let len = (rng.next() % 200) as usize;
-            let mut bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+            let len = (rng.next_u64() % 200) as usize;
+            let mut bytes: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
             bytes.insert(0, b'{');
             bytes.push(0xff);
             bytes
@@ -117,7 +101,7 @@ fn payload(rng: &mut Rng, n: usize) -> Vec<u8> {
         }
         // Deep nesting.
         7 => {
-            let depth = 200 + (rng.next() % 5000) as usize;
+            let depth = 200 + (rng.next_u64() % 5000) as usize;
             let mut s = "[".repeat(depth);
             s.push_str(&"]".repeat(depth));
             format!("{{\"records\": {s}}}").into_bytes()
@@ -136,7 +120,7 @@ fn payload(rng: &mut Rng, n: usize) -> Vec<u8> {
         // Truncated JSON.
         _ => {
             let mut body = serde_json::to_vec(&json!({"records": [good(), good()]})).unwrap();
-            let cut = 1 + (rng.next() as usize % (body.len() - 1));
+            let cut = 1 + (rng.next_u64() as usize % (body.len() - 1));
             body.truncate(cut);
             body
         }
@@ -155,7 +139,7 @@ async fn thousands_of_bad_payloads_store_nothing(db: &TestDb) {
             let (server, secret) = (server.clone(), secret.clone());
             tokio::spawn(async move {
                 let client = reqwest::Client::new();
-                let mut rng = Rng(t as u64 + 1);
+                let mut rng = Rng::new(t as u64 + 1);
                 let mut answered = 0;
                 for n in (t..PAYLOADS).step_by(TASKS) {
                     let body = payload(&mut rng, n);

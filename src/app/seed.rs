@@ -7,6 +7,7 @@ use chrono::{TimeZone, Utc};
 use super::{App, AppError, AppResult, CatalogFile};
 use crate::domain::record::MAX_TOKENS;
 use crate::domain::{Budget, Day, Money, Role, ServiceType, UsageRecord};
+use crate::rng::Rng;
 use crate::store::{DemoMarks, Dimension, PreparedRecord};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,43 +31,6 @@ pub struct SeedOptions {
 pub struct SeedSummary {
     pub days: u32,
     pub records: u64,
-}
-
-/// SplitMix64: tiny, fast and the same on every platform, so a seed always
-/// yields the same data.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `lo..=hi`.
-    fn between(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + (self.next() % ((hi - lo + 1) as u64)) as i64
-    }
-
-    /// True with probability `per_mille` / 1000.
-    fn chance(&mut self, per_mille: u64) -> bool {
-        self.next() % 1000 < per_mille
-    }
-
-    /// An index picked with the given integer weights.
-    fn weighted(&mut self, weights: &[u64]) -> usize {
-        let total: u64 = weights.iter().sum();
-        let mut x = self.next() % total;
-        for (i, w) in weights.iter().enumerate() {
-            if x < *w {
-                return i;
-            }
-            x -= w;
-        }
-        weights.len() - 1
-    }
 }
 
 /// One kind of call the demo organisation makes.
@@ -510,7 +474,7 @@ impl App {
                 .filter_map(|s| s.0.map(str::to_string))
                 .collect(),
         };
-        let mut rng = Rng(seed);
+        let mut rng = Rng::new(seed);
         let today = self.today();
         let first = today.plus(1 - days as i32);
         let mut records = 0;
@@ -615,7 +579,7 @@ impl App {
             users: (0..large::USERS).map(large::user).collect(),
             sources: (0..large::SOURCES).map(large::source).collect(),
         };
-        let mut rng = Rng(seed);
+        let mut rng = Rng::new(seed);
         let today = self.today();
         let first = today.plus(1 - days as i32);
         let mut records = 0;
@@ -775,18 +739,21 @@ mod large {
     }
 
     pub fn call(rng: &mut Rng, catalog: &CatalogFile) -> UsageRecord {
-        let t = &TEMPLATES[(rng.next() % TEMPLATES.len() as u64) as usize];
+        let t = &TEMPLATES[(rng.next_u64() % TEMPLATES.len() as u64) as usize];
         let mut r = call_from(t, rng);
         if r.model.is_some() {
-            let m = &catalog.models[(rng.next() % MODELS as u64) as usize];
+            let m = &catalog.models[(rng.next_u64() % MODELS as u64) as usize];
             r.provider = Some(m.provider.clone());
             r.model = Some(m.identifier.clone());
         }
-        r.configuration = Some(format!("config-{:03}", rng.next() % CONFIGURATIONS as u64));
-        r.task = Some(format!("task-{:03}", rng.next() % TASKS as u64));
-        let who = (rng.next() % (USERS as u64 + 1)) as usize;
+        r.configuration = Some(format!(
+            "config-{:03}",
+            rng.next_u64() % CONFIGURATIONS as u64
+        ));
+        r.task = Some(format!("task-{:03}", rng.next_u64() % TASKS as u64));
+        let who = (rng.next_u64() % (USERS as u64 + 1)) as usize;
         r.user = (who < USERS).then(|| user(who));
-        let src = (rng.next() % (SOURCES as u64 + 1)) as usize;
+        let src = (rng.next_u64() % (SOURCES as u64 + 1)) as usize;
         r.source = (src < SOURCES).then(|| source(src));
         r
     }
