@@ -131,6 +131,7 @@ impl Server {
                     .sum()
             })
             .unwrap_or(0);
+        // Linux reports these in clock ticks of 1/100 s (USER_HZ).
         ticks as f64 / 100.0
     }
 
@@ -385,13 +386,13 @@ async fn ingest(options: &Options, table: &mut Table, backend: &str, database: &
     let time = options.load_time();
 
     let writer = (backend == "sqlite").then_some("sqlite-writer");
-    let cpu = server.cpu_seconds(None);
+    let idle_cpu = server.cpu_seconds(None);
     let health = load(addr, 64, time, move |_, _| get(addr, "/healthz", None)).await;
-    let health_cpu = server.cpu_seconds(None) - cpu;
     let cpu = (
         server.cpu_seconds(None),
         writer.map(|w| server.cpu_seconds(Some(w))),
     );
+    let health_cpu = cpu.0 - idle_cpu;
     let a = auth.clone();
     let single = load(addr, 64, time, move |c, n| {
         post_json(addr, "/api/v1/usage", &a, record("single", c, n, 0))

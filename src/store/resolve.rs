@@ -259,6 +259,29 @@ pub struct Amounts {
 }
 
 impl Amounts {
+    /// The integer columns of an aggregate row after `day` and `service`,
+    /// in the order both stores' upserts take them.
+    pub fn columns(&self, k: &AggregateKey) -> [i64; 15] {
+        let c = &self.counts;
+        [
+            k.provider,
+            k.model,
+            k.configuration,
+            k.task,
+            k.user,
+            k.source,
+            self.requests,
+            c.prompt_tokens,
+            c.completion_tokens,
+            c.cache_read_tokens,
+            c.cache_write_tokens,
+            c.characters,
+            c.audio_seconds,
+            c.images,
+            self.cost.picos(),
+        ]
+    }
+
     fn add(&mut self, other: &Amounts) {
         self.requests += other.requests;
         let (a, b) = (&mut self.counts, &other.counts);

@@ -236,24 +236,7 @@ async fn record_once(
         for (k, a) in &deltas {
             days.push(k.day);
             services.push(k.service);
-            let c = &a.counts;
-            let values = [
-                k.provider,
-                k.model,
-                k.configuration,
-                k.task,
-                k.user,
-                k.source,
-                a.requests,
-                c.prompt_tokens,
-                c.completion_tokens,
-                c.cache_read_tokens,
-                c.cache_write_tokens,
-                c.characters,
-                c.audio_seconds,
-                c.images,
-                a.cost.picos(),
-            ];
+            let values = a.columns(k);
             for (col, v) in cols.iter_mut().zip(values) {
                 col.push(v);
             }

@@ -205,13 +205,10 @@ fn log_new_keys(
     keys: Vec<String>,
     received: i64,
 ) -> StoreResult<HashSet<String>> {
-    let unlogged: Vec<&dyn ToSql> = keys
-        .iter()
-        .filter(|k| !logged.contains(*k))
-        .map(|k| k as &dyn ToSql)
-        .collect();
+    let unlogged: Vec<String> = keys.into_iter().filter(|k| !logged.contains(k)).collect();
+    let probes: Vec<&dyn ToSql> = unlogged.iter().map(|k| k as &dyn ToSql).collect();
     let mut indexed = HashSet::new();
-    KNOWN_KEYS.each_chunk(&unlogged, |chunk, sql| {
+    KNOWN_KEYS.each_chunk(&probes, |chunk, sql| {
         let mut stmt = conn.prepare_cached(sql)?;
         let mut rows = stmt.query(params_from_iter(chunk))?;
         while let Some(row) = rows.next()? {
@@ -219,9 +216,9 @@ fn log_new_keys(
         }
         Ok(())
     })?;
-    let new_keys: HashSet<String> = keys
+    let new_keys: HashSet<String> = unlogged
         .into_iter()
-        .filter(|k| !logged.contains(k) && !indexed.contains(k))
+        .filter(|k| !indexed.contains(k))
         .collect();
     let values: Vec<&dyn ToSql> = new_keys
         .iter()
@@ -254,10 +251,15 @@ fn lookup_ids(
     for name in names {
         let id = match cache.get(name) {
             Some(id) => Some(*id),
-            None => id_of(conn, sql, name)?,
+            None => {
+                let id = id_of(conn, sql, name)?;
+                if let Some(id) = id {
+                    cache.insert(name.clone(), id);
+                }
+                id
+            }
         };
         if let Some(id) = id {
-            cache.insert(name.clone(), id);
             found.insert(name.clone(), id);
         }
     }
@@ -268,14 +270,15 @@ fn load_snapshot(conn: &Connection, names: &Names, cache: &mut Catalog) -> Store
     let mut models = Vec::new();
     let mut seen = HashSet::new();
     for name in &names.models {
-        let matches = match cache.models.get(name) {
-            Some(matches) => matches.clone(),
-            None => query_all(conn, sql::LOOKUP_MODELS, [name], rows::model_ref)?,
-        };
-        if !matches.is_empty() {
-            cache.models.insert(name.clone(), matches.clone());
+        if !cache.models.contains_key(name) {
+            let found = query_all(conn, sql::LOOKUP_MODELS, [name], rows::model_ref)?;
+            if found.is_empty() {
+                continue;
+            }
+            cache.models.insert(name.clone(), found);
         }
-        models.extend(matches.into_iter().filter(|m| seen.insert(m.id)));
+        let matches = &cache.models[name];
+        models.extend(matches.iter().filter(|m| seen.insert(m.id)).cloned());
     }
     Ok(Snapshot {
         providers: lookup_ids(
@@ -381,26 +384,11 @@ pub fn record(
     let usage: Vec<[i64; 17]> = deltas
         .iter()
         .map(|(k, a)| {
-            let c = &a.counts;
-            [
-                k.day.into(),
-                k.service.into(),
-                k.provider,
-                k.model,
-                k.configuration,
-                k.task,
-                k.user,
-                k.source,
-                a.requests,
-                c.prompt_tokens,
-                c.completion_tokens,
-                c.cache_read_tokens,
-                c.cache_write_tokens,
-                c.characters,
-                c.audio_seconds,
-                c.images,
-                a.cost.picos(),
-            ]
+            let mut row = [0; 17];
+            row[0] = k.day.into();
+            row[1] = k.service.into();
+            row[2..].copy_from_slice(&a.columns(k));
+            row
         })
         .collect();
     UPSERT_USAGE.execute(&tx, &as_values(&usage))?;
