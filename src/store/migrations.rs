@@ -20,6 +20,12 @@ macro_rules! migrations {
 pub const SQLITE: &[Migration] = migrations!("sqlite": 1 => "0001_init", 2 => "0002_rollups", 3 => "0003_demo_marks", 4 => "0004_sessions", 5 => "0005_reservations", 6 => "0006_user_weeks", 7 => "0007_idempotency_log");
 pub const POSTGRES: &[Migration] = migrations!("postgres": 1 => "0001_init", 2 => "0002_rollups", 3 => "0003_demo_marks", 4 => "0004_sessions", 5 => "0005_reservations", 6 => "0006_user_weeks", 7 => "0007_idempotency_log");
 
+/// Whether a version is applied; recording one as applied. (`$N`
+/// placeholders, which both backends read.)
+pub const IS_APPLIED: &str = "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)";
+pub const MARK_APPLIED: &str =
+    "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)";
+
 /// The table that records applied versions, created before any migration.
 pub const HISTORY_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version BIGINT PRIMARY KEY,

@@ -358,3 +358,12 @@ pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
         )))
     }
 }
+
+/// Maps "no row changed" to NotFound for updates addressed by name.
+pub(crate) fn changed(rows: u64, what: impl FnOnce() -> String) -> StoreResult<()> {
+    if rows == 0 {
+        Err(StoreError::NotFound(what()))
+    } else {
+        Ok(())
+    }
+}

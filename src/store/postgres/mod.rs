@@ -11,12 +11,12 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row};
 
-use super::migrations::{HISTORY_TABLE, POSTGRES};
+use super::migrations::{HISTORY_TABLE, IS_APPLIED, MARK_APPLIED, POSTGRES};
 use super::rows::{self, Columns};
 use super::sql;
 use super::{
     BatchResult, BudgetQuery, Decider, DemoMarks, Dimension, Hold, Label, NewUser, PreparedRecord,
-    Session, Store, StoreError, StoreResult, UsageRow, UserRecord,
+    Session, Store, StoreError, StoreResult, UsageRow, UserRecord, changed,
 };
 use crate::domain::budget::BudgetState;
 use crate::domain::{
@@ -150,11 +150,7 @@ impl PgStore {
 
     /// Runs an update addressed by name; no row changed means NotFound.
     async fn update(&self, q: Query<'_>, what: impl FnOnce() -> String) -> StoreResult<()> {
-        if q.execute(&self.pool).await?.rows_affected() == 0 {
-            Err(StoreError::NotFound(what()))
-        } else {
-            Ok(())
-        }
+        changed(q.execute(&self.pool).await?.rows_affected(), what)
     }
 }
 
@@ -174,12 +170,10 @@ impl Store for PgStore {
             sqlx::raw_sql(HISTORY_TABLE).execute(&mut *conn).await?;
             let mut applied = 0;
             for m in POSTGRES {
-                let done: bool = sqlx::query_scalar(
-                    "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)",
-                )
-                .bind(m.version)
-                .fetch_one(&mut *conn)
-                .await?;
+                let done: bool = sqlx::query_scalar(IS_APPLIED)
+                    .bind(m.version)
+                    .fetch_one(&mut *conn)
+                    .await?;
                 if done {
                     continue;
                 }
@@ -188,14 +182,12 @@ impl Store for PgStore {
                     .execute(&mut *tx)
                     .await
                     .map_err(|e| StoreError::Database(format!("migration {}: {e}", m.name)))?;
-                sqlx::query(
-                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-                )
-                .bind(m.version)
-                .bind(m.name)
-                .bind(now_unix())
-                .execute(&mut *tx)
-                .await?;
+                sqlx::query(MARK_APPLIED)
+                    .bind(m.version)
+                    .bind(m.name)
+                    .bind(now_unix())
+                    .execute(&mut *tx)
+                    .await?;
                 tx.commit().await?;
                 applied += 1;
             }

@@ -16,12 +16,12 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, ErrorCode, TransactionBehavior, params};
 use tokio::sync::oneshot;
 
-use super::migrations::{HISTORY_TABLE, SQLITE};
+use super::migrations::{HISTORY_TABLE, IS_APPLIED, MARK_APPLIED, SQLITE};
 use super::rows::{self, Columns};
 use super::sql;
 use super::{
     BatchResult, BudgetQuery, Decider, DemoMarks, Dimension, Hold, Label, NewUser, PreparedRecord,
-    Session, Store, StoreError, StoreResult, UsageRow, UserRecord,
+    Session, Store, StoreError, StoreResult, UsageRow, UserRecord, changed,
 };
 use crate::domain::budget::BudgetState;
 use crate::domain::{
@@ -208,15 +208,6 @@ fn user_id(conn: &Connection, username: &str) -> StoreResult<i64> {
         .ok_or_else(|| StoreError::NotFound(format!("user {username:?}")))
 }
 
-/// Maps "no row changed" to NotFound for updates addressed by name.
-fn changed(n: usize, what: impl FnOnce() -> String) -> StoreResult<()> {
-    if n == 0 {
-        Err(StoreError::NotFound(what()))
-    } else {
-        Ok(())
-    }
-}
-
 #[async_trait]
 impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
@@ -229,18 +220,11 @@ impl Store for SqliteStore {
             let mut applied = 0;
             for m in SQLITE {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let done: bool = tx.query_row(
-                    "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)",
-                    [m.version],
-                    |r| r.get(0),
-                )?;
+                let done: bool = tx.query_row(IS_APPLIED, [m.version], |r| r.get(0))?;
                 if !done {
                     tx.execute_batch(m.sql)
                         .map_err(|e| StoreError::Database(format!("migration {}: {e}", m.name)))?;
-                    tx.execute(
-                        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
-                        params![m.version, m.name, now_unix()],
-                    )?;
+                    tx.execute(MARK_APPLIED, params![m.version, m.name, now_unix()])?;
                     applied += 1;
                 }
                 tx.commit()?;
@@ -408,7 +392,7 @@ impl Store for SqliteStore {
         let (username, hash) = (username.to_string(), password_hash.to_string());
         self.write(move |conn| {
             let n = conn.execute(sql::SET_PASSWORD, params![hash, username])?;
-            changed(n, || format!("user {username:?}"))
+            changed(n as u64, || format!("user {username:?}"))
         })
         .await
     }
@@ -417,7 +401,7 @@ impl Store for SqliteStore {
         let username = username.to_string();
         self.write(move |conn| {
             let n = conn.execute(sql::SET_ROLE, params![role.as_str(), username])?;
-            changed(n, || format!("user {username:?}"))
+            changed(n as u64, || format!("user {username:?}"))
         })
         .await
     }
@@ -480,7 +464,7 @@ impl Store for SqliteStore {
     async fn revoke_token(&self, id: i64) -> StoreResult<()> {
         self.write(move |conn| {
             let n = conn.execute(sql::REVOKE_TOKEN, params![now_unix(), id])?;
-            changed(n, || format!("token {id}"))
+            changed(n as u64, || format!("token {id}"))
         })
         .await
     }
@@ -609,7 +593,7 @@ impl Store for SqliteStore {
         );
         self.write(move |conn| {
             let n = conn.execute(sql::INSERT_SESSION, args.clone())?;
-            changed(n, || format!("user {:?}", args.4))
+            changed(n as u64, || format!("user {:?}", args.4))
         })
         .await
     }
