@@ -4,7 +4,6 @@
 mod analytics;
 mod budget;
 pub mod catalog_file;
-mod commit;
 mod error;
 mod seed;
 mod sessions;
@@ -26,7 +25,6 @@ use crate::store::{self, BatchOutcome, NewUser, PreparedRecord, Store, UsageRow}
 pub use analytics::{Listed, NO_MODEL, SYSTEM, UNATTRIBUTED};
 pub use budget::{BudgetAnswer, BudgetRequest, DEFAULT_RESERVATION_TTL};
 pub use catalog_file::{ApplySummary, CatalogFile};
-pub use commit::Committer;
 pub use error::{AppError, AppResult};
 pub use seed::{Scale, SeedOptions, SeedSummary};
 pub use sessions::{LoginOutcome, SESSION_LIFETIME};
@@ -47,7 +45,6 @@ fn poisoned() -> AppError {
 pub struct App {
     store: Arc<dyn Store>,
     timezone: Tz,
-    committer: Committer,
     token_touches: Mutex<HashMap<i64, Instant>>,
     /// Recent answers of `authenticate`, by secret hash.
     tokens: Mutex<HashMap<String, (Option<ApiToken>, Instant)>>,
@@ -83,12 +80,9 @@ impl App {
             }
         };
         let timezone = parse_timezone(&zone).map_err(AppError::Internal)?;
-        let workers = if store.backend() == "sqlite" { 1 } else { 4 };
-        let committer = Committer::start(store.clone(), workers);
         Ok(App {
             store,
             timezone,
-            committer,
             token_touches: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
             reservation_ttl: DEFAULT_RESERVATION_TTL,
@@ -142,8 +136,8 @@ impl App {
                 record,
             })
             .collect();
-        self.committer
-            .commit(batch)
+        self.store
+            .record(batch)
             .await?
             .map_err(|errors| AppError::Rejected(RejectReason::Invalid(errors)))
     }

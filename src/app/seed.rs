@@ -433,13 +433,11 @@ impl App {
             })
             .collect();
         let n = batch.len() as u64;
-        let mut results = self.store.record(vec![batch]).await?;
-        match results.pop() {
-            Some(Ok(_)) => Ok(n),
-            Some(Err(errors)) => Err(AppError::Internal(format!(
+        match self.store.record(batch).await? {
+            Ok(_) => Ok(n),
+            Err(errors) => Err(AppError::Internal(format!(
                 "demo data was refused: {errors:?}"
             ))),
-            None => Err(AppError::Internal("no result for demo data".into())),
         }
     }
 

@@ -1,6 +1,7 @@
 //! Storage: one `Store` trait, two backends (SQLite and PostgreSQL), picked
 //! once from the database URL. Only this module knows SQL.
 
+mod group;
 mod migrations;
 mod postgres;
 pub mod resolve;
@@ -281,10 +282,11 @@ pub trait Store: Send + Sync + 'static {
     async fn token_by_hash(&self, secret_hash: &str) -> StoreResult<Option<ApiToken>>;
     async fn touch_token(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()>;
 
-    /// Commits a group of batches in one transaction. Each batch is stored
+    /// Records a batch durably, in one transaction with the batches of other
+    /// callers waiting at the same time (see `group`). The batch is stored
     /// whole or (when a record does not fit the catalog) not at all; the
-    /// others are unaffected.
-    async fn record(&self, batches: Vec<Vec<PreparedRecord>>) -> StoreResult<Vec<BatchResult>>;
+    /// others of its group are unaffected.
+    async fn record(&self, batch: Vec<PreparedRecord>) -> StoreResult<BatchResult>;
     /// Forgets idempotency keys first seen, and reservations that expired,
     /// before `before`; returns how many rows went.
     async fn prune(&self, before: DateTime<Utc>) -> StoreResult<u64>;

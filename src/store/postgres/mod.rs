@@ -4,15 +4,18 @@
 mod budget;
 mod usage;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row};
+use tokio::sync::{Mutex, mpsc};
 
 use super::migrations::{HISTORY_TABLE, IS_APPLIED, MARK_APPLIED, POSTGRES};
 use super::rows::{self, Columns};
+use super::group::{self, Pending};
 use super::sql;
 use super::{
     BatchResult, BudgetQuery, Decider, DemoMarks, Dimension, Hold, Label, NewUser, PreparedRecord,
@@ -50,6 +53,26 @@ async fn lock_budgets(
 
 pub struct PgStore {
     pool: PgPool,
+    /// Batches of usage waiting for a committing task.
+    queue: mpsc::Sender<Pending>,
+}
+
+/// Tasks committing groups at once: PostgreSQL overlaps their commits.
+const COMMITTERS: usize = 4;
+
+/// A committing task: takes what is queued, commits it as one group.
+async fn commit_groups(pool: PgPool, queue: Arc<Mutex<mpsc::Receiver<Pending>>>) {
+    loop {
+        let group = {
+            let mut queue = queue.lock().await;
+            let Some(first) = queue.recv().await else {
+                return;
+            };
+            group::gather(first, || queue.try_recv().ok())
+        };
+        let (batches, replies) = group::split(group);
+        replies.send(usage::record(&pool, &batches).await);
+    }
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -115,7 +138,12 @@ impl PgStore {
             .connect(url)
             .await
             .map_err(|e| StoreError::Unavailable(format!("cannot connect to PostgreSQL: {e}")))?;
-        Ok(PgStore { pool })
+        let (queue, waiting) = mpsc::channel(group::QUEUE);
+        let waiting = Arc::new(Mutex::new(waiting));
+        for _ in 0..COMMITTERS {
+            tokio::spawn(commit_groups(pool.clone(), waiting.clone()));
+        }
+        Ok(PgStore { pool, queue })
     }
 
     async fn all<T>(
@@ -418,8 +446,10 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn record(&self, batches: Vec<Vec<PreparedRecord>>) -> StoreResult<Vec<BatchResult>> {
-        usage::record(&self.pool, &batches).await
+    async fn record(&self, batch: Vec<PreparedRecord>) -> StoreResult<BatchResult> {
+        let (pending, answer) = Pending::new(batch);
+        self.queue.send(pending).await.map_err(|_| group::stopped())?;
+        Pending::outcome(answer).await
     }
 
     async fn prune(&self, before: DateTime<Utc>) -> StoreResult<u64> {

@@ -14,10 +14,11 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, ErrorCode, TransactionBehavior, params};
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 use super::migrations::{HISTORY_TABLE, IS_APPLIED, MARK_APPLIED, SQLITE};
 use super::rows::{self, Columns};
+use super::group::{self, Pending};
 use super::sql;
 use super::{
     BatchResult, BudgetQuery, Decider, DemoMarks, Dimension, Hold, Label, NewUser, PreparedRecord,
@@ -28,7 +29,13 @@ use crate::domain::{
     ApiToken, Budget, Configuration, Day, Model, Money, Provider, Role, Scope, Task, Totals, User,
 };
 
-type Job = Box<dyn FnOnce(&mut Writer) + Send>;
+/// What the writer thread is asked to do.
+enum Job {
+    /// A write of its own (catalog, tokens, budgets…).
+    Run(Box<dyn FnOnce(&mut Writer) + Send>),
+    /// A batch of usage, committed in a group with the batches queued behind it.
+    Record(Pending),
+}
 
 /// The writer thread's connection and what it remembers between jobs.
 struct Writer {
@@ -38,7 +45,7 @@ struct Writer {
 
 pub struct SqliteStore {
     path: PathBuf,
-    writer: std::sync::mpsc::Sender<Job>,
+    writer: mpsc::Sender<Job>,
     readers: Arc<Mutex<Vec<Connection>>>,
 }
 
@@ -78,14 +85,10 @@ impl SqliteStore {
             conn: open_connection(&path)?,
             state: usage::WriterState::default(),
         };
-        let (jobs_tx, jobs) = std::sync::mpsc::channel::<Job>();
+        let (jobs_tx, jobs) = mpsc::channel(group::QUEUE);
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || {
-                for job in jobs {
-                    job(&mut writer);
-                }
-            })
+            .spawn(move || run_writer(&mut writer, jobs))
             .map_err(|e| StoreError::Database(format!("cannot start the writer thread: {e}")))?;
         Ok(SqliteStore {
             path,
@@ -116,9 +119,10 @@ impl SqliteStore {
     {
         let (tx, rx) = oneshot::channel();
         self.writer
-            .send(Box::new(move |w: &mut Writer| {
+            .send(Job::Run(Box::new(move |w: &mut Writer| {
                 let _ = tx.send(f(&mut w.conn, &mut w.state));
-            }))
+            })))
+            .await
             .map_err(|_| StoreError::Unavailable("the SQLite writer has stopped".into()))?;
         rx.await
             .map_err(|_| StoreError::Unavailable("the SQLite writer has stopped".into()))?
@@ -144,6 +148,29 @@ impl SqliteStore {
         })
         .await
         .map_err(|e| StoreError::Database(format!("a read task failed: {e}")))?
+    }
+}
+
+/// The writer thread: runs jobs in order; a batch of usage takes every batch
+/// queued behind it into its group commit.
+fn run_writer(writer: &mut Writer, mut jobs: mpsc::Receiver<Job>) {
+    let mut held = None;
+    while let Some(job) = held.take().or_else(|| jobs.blocking_recv()) {
+        match job {
+            Job::Run(f) => f(writer),
+            Job::Record(first) => {
+                let group = group::gather(first, || match jobs.try_recv() {
+                    Ok(Job::Record(next)) => Some(next),
+                    Ok(other) => {
+                        held = Some(other);
+                        None
+                    }
+                    Err(_) => None,
+                });
+                let (batches, replies) = group::split(group);
+                replies.send(usage::record(&mut writer.conn, &mut writer.state, &batches));
+            }
+        }
     }
 }
 
@@ -483,9 +510,13 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn record(&self, batches: Vec<Vec<PreparedRecord>>) -> StoreResult<Vec<BatchResult>> {
-        self.write_with_state(move |conn, state| usage::record(conn, state, &batches))
+    async fn record(&self, batch: Vec<PreparedRecord>) -> StoreResult<BatchResult> {
+        let (pending, answer) = Pending::new(batch);
+        self.writer
+            .send(Job::Record(pending))
             .await
+            .map_err(|_| group::stopped())?;
+        Pending::outcome(answer).await
     }
 
     async fn prune(&self, before: DateTime<Utc>) -> StoreResult<u64> {
