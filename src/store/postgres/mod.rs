@@ -13,9 +13,9 @@ use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row};
 use tokio::sync::{Mutex, mpsc};
 
+use super::group::{self, Pending};
 use super::migrations::{HISTORY_TABLE, IS_APPLIED, MARK_APPLIED, POSTGRES};
 use super::rows::{self, Columns};
-use super::group::{self, Pending};
 use super::sql;
 use super::{
     BatchResult, BudgetQuery, Decider, DemoMarks, Dimension, Hold, Label, NewUser, PreparedRecord,
@@ -448,7 +448,10 @@ impl Store for PgStore {
 
     async fn record(&self, batch: Vec<PreparedRecord>) -> StoreResult<BatchResult> {
         let (pending, answer) = Pending::new(batch);
-        self.queue.send(pending).await.map_err(|_| group::stopped())?;
+        self.queue
+            .send(pending)
+            .await
+            .map_err(|_| group::stopped())?;
         Pending::outcome(answer).await
     }
 

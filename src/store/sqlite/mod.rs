@@ -16,9 +16,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, ErrorCode, TransactionBehavior, params};
 use tokio::sync::{mpsc, oneshot};
 
+use super::group::{self, Pending};
 use super::migrations::{HISTORY_TABLE, IS_APPLIED, MARK_APPLIED, SQLITE};
 use super::rows::{self, Columns};
-use super::group::{self, Pending};
 use super::sql;
 use super::{
     BatchResult, BudgetQuery, Decider, DemoMarks, Dimension, Hold, Label, NewUser, PreparedRecord,
