@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
+use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
 
@@ -108,31 +109,7 @@ impl Server {
     /// CPU time (user + system) the process, or its threads named `thread`,
     /// used so far, in seconds.
     pub fn cpu_seconds(&self, thread: Option<&str>) -> f64 {
-        let dir = format!("/proc/{}/task", self.child.id());
-        let ticks: u64 = std::fs::read_dir(dir)
-            .map(|tasks| {
-                tasks
-                    .flatten()
-                    .filter(|t| {
-                        thread.is_none_or(|name| {
-                            std::fs::read_to_string(t.path().join("comm"))
-                                .is_ok_and(|c| c.trim() == name)
-                        })
-                    })
-                    .filter_map(|t| std::fs::read_to_string(t.path().join("stat")).ok())
-                    .map(|stat| {
-                        // Fields after the parenthesised name: utime and stime
-                        // are the 12th and 13th.
-                        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-                        let fields: Vec<&str> = rest.split_whitespace().collect();
-                        let field = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
-                        field(11).unwrap_or(0) + field(12).unwrap_or(0)
-                    })
-                    .sum()
-            })
-            .unwrap_or(0);
-        // Linux reports these in clock ticks of 1/100 s (USER_HZ).
-        ticks as f64 / 100.0
+        cpu_seconds(self.child.id(), thread)
     }
 
     /// Peak resident memory of the process so far, in MiB.
@@ -147,6 +124,36 @@ impl Server {
             .unwrap_or(0.0);
         kib / 1024.0
     }
+}
+
+/// CPU time (user + system) process `pid`, or its threads named `thread`,
+/// used so far, in seconds.
+pub fn cpu_seconds(pid: u32, thread: Option<&str>) -> f64 {
+    let dir = format!("/proc/{pid}/task");
+    let ticks: u64 = std::fs::read_dir(dir)
+        .map(|tasks| {
+            tasks
+                .flatten()
+                .filter(|t| {
+                    thread.is_none_or(|name| {
+                        std::fs::read_to_string(t.path().join("comm"))
+                            .is_ok_and(|c| c.trim() == name)
+                    })
+                })
+                .filter_map(|t| std::fs::read_to_string(t.path().join("stat")).ok())
+                .map(|stat| {
+                    // Fields after the parenthesised name: utime and stime
+                    // are the 12th and 13th.
+                    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+                    let fields: Vec<&str> = rest.split_whitespace().collect();
+                    let field = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
+                    field(11).unwrap_or(0) + field(12).unwrap_or(0)
+                })
+                .sum()
+        })
+        .unwrap_or(0);
+    // Linux reports these in clock ticks of 1/100 s (USER_HZ).
+    ticks as f64 / 100.0
 }
 
 impl Drop for Server {
@@ -251,29 +258,49 @@ where
     outcome
 }
 
-pub fn get(addr: std::net::SocketAddr, path: &str, auth: Option<&str>) -> Request<Full<Bytes>> {
-    let mut r = Request::builder()
-        .method(Method::GET)
-        .uri(path)
-        .header("host", addr.to_string());
-    if let Some(a) = auth {
-        r = r.header("authorization", a);
-    }
-    r.body(Full::new(Bytes::new())).unwrap()
+/// The headers every request of a run carries, built once: per request
+/// they are cloned (a reference count), so the load generator spends its
+/// CPU, which the server's shares, on sending rather than on formatting.
+#[derive(Clone)]
+pub struct Headers {
+    host: HeaderValue,
+    auth: Option<HeaderValue>,
 }
 
-pub fn post_json(
-    addr: std::net::SocketAddr,
-    path: &str,
-    auth: &str,
-    body: String,
-) -> Request<Full<Bytes>> {
-    Request::builder()
-        .method(Method::POST)
-        .uri(path)
-        .header("host", addr.to_string())
-        .header("authorization", auth)
-        .header("content-type", "application/json")
+impl Headers {
+    pub fn new(addr: std::net::SocketAddr, auth: Option<&str>) -> Headers {
+        Headers {
+            host: HeaderValue::from_str(&addr.to_string()).unwrap(),
+            auth: auth.map(|a| HeaderValue::from_str(a).unwrap()),
+        }
+    }
+
+    fn request(&self, method: Method, path: &str) -> hyper::http::request::Builder {
+        let mut r = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::HOST, self.host.clone());
+        if let Some(auth) = &self.auth {
+            r = r.header(header::AUTHORIZATION, auth.clone());
+        }
+        r
+    }
+}
+
+pub fn get(headers: &Headers, path: &str) -> Request<Full<Bytes>> {
+    headers
+        .request(Method::GET, path)
+        .body(Full::new(Bytes::new()))
+        .unwrap()
+}
+
+pub fn post_json(headers: &Headers, path: &str, body: String) -> Request<Full<Bytes>> {
+    headers
+        .request(Method::POST, path)
+        .header(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )
         .body(Full::new(Bytes::from(body)))
         .unwrap()
 }
@@ -380,35 +407,40 @@ pub fn stored_requests(database: &str) -> i64 {
 
 async fn ingest(options: &Options, table: &mut Table, backend: &str, database: &str) {
     let token = cli(database, &["token", "create", "bench", "--scope", "ingest"]);
-    let auth = Arc::new(format!("Bearer {}", token.lines().last().unwrap()));
+    let auth = format!("Bearer {}", token.lines().last().unwrap());
     let server = Server::start(database);
     let addr = server.addr;
+    let (public, bearer) = (Headers::new(addr, None), Headers::new(addr, Some(&auth)));
     let time = options.load_time();
 
     let writer = (backend == "sqlite").then_some("sqlite-writer");
-    let idle_cpu = server.cpu_seconds(None);
-    let health = load(addr, 64, time, move |_, _| get(addr, "/healthz", None)).await;
+    // The load generator shares the machine's cores with the server, so
+    // its CPU per request is reported too.
+    let own_cpu = || cpu_seconds(std::process::id(), None);
+    let (idle_cpu, client_start) = (server.cpu_seconds(None), own_cpu());
+    let health = load(addr, 64, time, move |_, _| get(&public, "/healthz")).await;
     let cpu = (
         server.cpu_seconds(None),
         writer.map(|w| server.cpu_seconds(Some(w))),
     );
     let health_cpu = cpu.0 - idle_cpu;
-    let a = auth.clone();
+    let client_health = own_cpu();
+    let h = bearer.clone();
     let single = load(addr, 64, time, move |c, n| {
-        post_json(addr, "/api/v1/usage", &a, record("single", c, n, 0))
+        post_json(&h, "/api/v1/usage", record("single", c, n, 0))
     })
     .await;
     let single_cpu = (
         server.cpu_seconds(None) - cpu.0,
         writer.map(|w| server.cpu_seconds(Some(w)) - cpu.1.unwrap_or(0.0)),
     );
+    let client_single = own_cpu() - client_health;
     let rss_single = server.peak_rss_mib();
-    let a = auth.clone();
     let batches = if options.single_only() {
         Outcome::default()
     } else {
         load(addr, 16, time, move |c, n| {
-            post_json(addr, "/api/v1/usage", &a, batch(c, n, 500))
+            post_json(&bearer, "/api/v1/usage", batch(c, n, 500))
         })
         .await
     };
@@ -427,7 +459,10 @@ async fn ingest(options: &Options, table: &mut Table, backend: &str, database: &
     table.row(
         format!("{backend}: serve CPU per /healthz request"),
         micros(health_cpu, health.ok),
-        "",
+        format!(
+            "load generator: {}",
+            micros(client_health - client_start, health.ok)
+        ),
         "",
     );
     let base_single = if backend == "sqlite" && !options.single_only() {
@@ -464,6 +499,12 @@ async fn ingest(options: &Options, table: &mut Table, backend: &str, database: &
             .1
             .map(|w| format!("writer thread: {}", micros(w, single.ok)))
             .unwrap_or_default(),
+        "",
+    );
+    table.row(
+        format!("{backend}: load generator CPU per single-record request"),
+        micros(client_single, single.ok),
+        "",
         "",
     );
     if !options.single_only() {

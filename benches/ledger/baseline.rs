@@ -13,7 +13,7 @@ use axum::routing::post;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
-use super::{batch, fresh_sqlite, load, post_json, record};
+use super::{Headers, batch, fresh_sqlite, load, post_json, record};
 
 type Db = Arc<Mutex<Connection>>;
 
@@ -117,13 +117,14 @@ pub async fn reference_ingest(time: Duration, per_request: u64) -> f64 {
         .with_state(db);
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     let clients = if per_request == 1 { 64 } else { 16 };
+    let headers = Headers::new(addr, None);
     let outcome = load(addr, clients, time, move |c, n| {
         let body = if per_request == 1 {
             record("single", c, n, 0)
         } else {
             batch(c, n, per_request)
         };
-        post_json(addr, "/api/v1/usage", "none", body)
+        post_json(&headers, "/api/v1/usage", body)
     })
     .await;
     server.abort();
