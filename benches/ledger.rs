@@ -129,31 +129,36 @@ impl Server {
 /// CPU time (user + system) process `pid`, or its threads named `thread`,
 /// used so far, in seconds.
 pub fn cpu_seconds(pid: u32, thread: Option<&str>) -> f64 {
-    let dir = format!("/proc/{pid}/task");
-    let ticks: u64 = std::fs::read_dir(dir)
-        .map(|tasks| {
-            tasks
-                .flatten()
-                .filter(|t| {
-                    thread.is_none_or(|name| {
+    let ticks = match thread {
+        // The process's own counters include threads that have exited.
+        None => std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|stat| stat_ticks(&stat))
+            .unwrap_or(0),
+        Some(name) => std::fs::read_dir(format!("/proc/{pid}/task"))
+            .map(|tasks| {
+                tasks
+                    .flatten()
+                    .filter(|t| {
                         std::fs::read_to_string(t.path().join("comm"))
                             .is_ok_and(|c| c.trim() == name)
                     })
-                })
-                .filter_map(|t| std::fs::read_to_string(t.path().join("stat")).ok())
-                .map(|stat| {
-                    // Fields after the parenthesised name: utime and stime
-                    // are the 12th and 13th.
-                    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-                    let fields: Vec<&str> = rest.split_whitespace().collect();
-                    let field = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
-                    field(11).unwrap_or(0) + field(12).unwrap_or(0)
-                })
-                .sum()
-        })
-        .unwrap_or(0);
+                    .filter_map(|t| std::fs::read_to_string(t.path().join("stat")).ok())
+                    .map(|stat| stat_ticks(&stat))
+                    .sum()
+            })
+            .unwrap_or(0),
+    };
     // Linux reports these in clock ticks of 1/100 s (USER_HZ).
     ticks as f64 / 100.0
+}
+
+/// utime + stime of a `/proc/…/stat` line: the 12th and 13th fields after
+/// the parenthesised name.
+fn stat_ticks(stat: &str) -> u64 {
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let field = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
+    field(11).unwrap_or(0) + field(12).unwrap_or(0)
 }
 
 impl Drop for Server {

@@ -4,7 +4,7 @@ mod common;
 
 use chrono::{DateTime, Utc};
 use llm_ledger::app::{App, AppError, CatalogFile};
-use llm_ledger::domain::{Day, Money, RejectReason, ServiceType, UsageRecord};
+use llm_ledger::domain::{Day, Money, RejectReason, Role, ServiceType, UsageRecord};
 
 use common::{TestDb, totals, with_catalog};
 
@@ -361,6 +361,87 @@ async fn idempotency_keys_stay_known_in_volume_and_across_handles(db: &TestDb) {
     assert_eq!(totals(&reopened).await.0, 20_002);
 }
 
+/// Keys past their retention are forgotten, so the same key counts again;
+/// keys within it stay known, whether the SQLite log has folded them yet or
+/// not, also after pruning emptied that log and the ledger is reopened.
+async fn expired_idempotency_keys_are_forgotten(db: &TestDb) {
+    let keyed = |key: String| {
+        let mut r = chat("gpt-4o", 1, 0);
+        r.idempotency_key = Some(key);
+        r
+    };
+    let batch = |range: std::ops::Range<usize>| -> Vec<UsageRecord> {
+        range.map(|i| keyed(format!("old-{i}"))).collect()
+    };
+    let app = db.open("UTC").await;
+    with_catalog(&app).await;
+    for start in (0..10_000).step_by(1_000) {
+        app.record(batch(start..start + 1_000)).await.unwrap();
+    }
+    let store = llm_ledger::store::connect(&db.url).await.unwrap();
+    let hour = chrono::Duration::hours(1);
+    assert_eq!(store.prune(Utc::now() - hour).await.unwrap(), 0);
+    assert_eq!(store.prune(Utc::now() + hour).await.unwrap(), 10_000);
+    for start in (0..10_000).step_by(1_000) {
+        let outcome = app.record(batch(start..start + 1_000)).await.unwrap();
+        assert_eq!((outcome.recorded, outcome.duplicates), (1_000, 0));
+    }
+    let outcome = app.record(batch(0..1_000)).await.unwrap();
+    assert_eq!(outcome.duplicates, 1_000);
+    assert_eq!(totals(&app).await.0, 20_000);
+
+    assert_eq!(store.prune(Utc::now() + hour).await.unwrap(), 10_000);
+    let fresh = vec![keyed("new-1".into()), keyed("new-2".into())];
+    assert_eq!(app.record(fresh.clone()).await.unwrap().recorded, 2);
+    drop((app, store));
+    let reopened = db.open("UTC").await;
+    let outcome = reopened.record(fresh).await.unwrap();
+    assert_eq!((outcome.recorded, outcome.duplicates), (0, 2));
+}
+
+/// Concurrent callers are committed in groups; writes of other kinds queued
+/// among them (here: new users) run in their turn, and every record counts
+/// once.
+async fn concurrent_records_and_catalog_writes_all_land(db: &TestDb) {
+    let app = std::sync::Arc::new(db.open("UTC").await);
+    with_catalog(&app).await;
+    let calls: Vec<_> = (0..400)
+        .map(|i| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                if i % 25 == 0 {
+                    app.create_user(&format!("member{i}"), None, Role::Member, None)
+                        .await
+                        .unwrap();
+                }
+                let mut r = chat("gpt-4o", 100, 10);
+                r.user = Some(format!("caller{}", i % 40));
+                r.idempotency_key = Some(format!("call-{i}"));
+                app.record(vec![r]).await.unwrap().recorded
+            })
+        })
+        .collect();
+    let mut recorded = 0;
+    for call in calls {
+        recorded += call.await.unwrap();
+    }
+    assert_eq!(recorded, 400);
+    assert_eq!(totals(&app).await.0, 400);
+    assert_eq!(totals(&app).await.1, 400 * 110);
+    let users = app.users().await.unwrap();
+    for i in (0..400).step_by(25) {
+        let name = format!("member{i}");
+        assert!(users.iter().any(|u| u.username == name && !u.discovered));
+    }
+    assert_eq!(
+        users
+            .iter()
+            .filter(|u| u.username.starts_with("caller"))
+            .count(),
+        40
+    );
+}
+
 async fn days_follow_the_ledgers_time_zone(db: &TestDb) {
     let app = db.open("Europe/Berlin").await;
     with_catalog(&app).await;
@@ -519,6 +600,8 @@ both_stores!(
     a_batch_with_one_bad_record_stores_nothing,
     idempotency_keys_count_a_record_once,
     idempotency_keys_stay_known_in_volume_and_across_handles,
+    concurrent_records_and_catalog_writes_all_land,
+    expired_idempotency_keys_are_forgotten,
     days_follow_the_ledgers_time_zone,
     the_catalog_file_applies_idempotently_and_round_trips,
     users_tokens_and_budgets,

@@ -89,7 +89,6 @@ pub const REVOKE_TOKEN: &str =
     "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2";
 pub const TOUCH_TOKEN: &str = "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2";
 
-pub const PRUNE_IDEMPOTENCY: &str = "DELETE FROM idempotency_keys WHERE created_at < $1";
 pub const HAS_USAGE: &str = "SELECT EXISTS (SELECT 1 FROM usage_daily)";
 
 /// Aggregate rows of a day range with names; sorted by the caller, so both

@@ -457,7 +457,9 @@ impl Store for PgStore {
 
     async fn prune(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         let mut total = 0;
-        for statement in [sql::PRUNE_IDEMPOTENCY, sql::PRUNE_RESERVATIONS] {
+        // SQLite prunes its keys by their log (src/store/sqlite/usage.rs).
+        const PRUNE_IDEMPOTENCY: &str = "DELETE FROM idempotency_keys WHERE created_at < $1";
+        for statement in [PRUNE_IDEMPOTENCY, sql::PRUNE_RESERVATIONS] {
             total += sqlx::query(statement)
                 .bind(before.timestamp())
                 .execute(&self.pool)

@@ -7,9 +7,11 @@
 //! commit rewrites those pages to the WAL: with single-record requests that
 //! was most of the writer's work. So a group appends its new keys to
 //! `idempotency_log` (a page or two per commit, in the same transaction as
-//! the usage) and the writer remembers them in memory; once the log holds
-//! `FOLD_AT` keys they move to the indexed `idempotency_keys` in key order,
-//! where keys that share pages share the writes.
+//! the usage) and the writer remembers them in memory; once `FOLD_AT` keys
+//! have gathered they are copied to the indexed `idempotency_keys` in key
+//! order, where keys that share pages share the writes. The log keeps every
+//! key, in arrival order, until it expires: pruning reads it from its start,
+//! so `idempotency_keys` needs no second index on age.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
@@ -128,12 +130,28 @@ static KNOWN_KEYS: RowsStatement = RowsStatement {
     tail: ")",
     texts: OnceLock::new(),
 };
+/// The logged keys not yet in `idempotency_keys`.
+const UNFOLDED: &str =
+    "SELECT key FROM idempotency_log WHERE seq > (SELECT seq FROM idempotency_folded)";
 const FOLD_LOG: [&str; 2] = [
     "INSERT INTO idempotency_keys (key, created_at)
-        SELECT key, created_at FROM idempotency_log WHERE true ORDER BY key
+        SELECT key, created_at FROM idempotency_log
+        WHERE seq > (SELECT seq FROM idempotency_folded) ORDER BY key
         ON CONFLICT (key) DO NOTHING",
-    "DELETE FROM idempotency_log",
+    "UPDATE idempotency_folded SET seq = coalesce((SELECT max(seq) FROM idempotency_log), seq)",
 ];
+/// The first log entry to keep: the oldest one not expired at ?1, or past
+/// the end when all are.
+const FIRST_KEPT: &str = "SELECT coalesce(
+    (SELECT seq FROM idempotency_log WHERE created_at >= ?1 ORDER BY seq LIMIT 1),
+    (SELECT max(seq) + 1 FROM idempotency_log), 0)";
+const FORGET_KEYS: &str =
+    "DELETE FROM idempotency_keys WHERE key IN (SELECT key FROM idempotency_log WHERE seq < ?1)";
+const TRIM_LOG: &str = "DELETE FROM idempotency_log WHERE seq < ?1";
+/// After a fold: an emptied log numbers its next entries from 1 again, and
+/// they must count as not folded.
+const RESET_FOLDED: &str =
+    "UPDATE idempotency_folded SET seq = coalesce((SELECT max(seq) FROM idempotency_log), 0)";
 
 /// What the writer thread remembers between transactions. All of it is
 /// read again when `PRAGMA data_version` shows that another connection (the
@@ -183,14 +201,14 @@ impl WriterState {
         match self.logged.take() {
             Some(keys) => Ok(keys),
             None => {
-                let keys = query_all(conn, "SELECT key FROM idempotency_log", [], |r| r.text(0))?;
+                let keys = query_all(conn, UNFOLDED, [], |r| r.text(0))?;
                 Ok(keys.into_iter().collect())
             }
         }
     }
 }
 
-/// Moves the logged keys to the indexed table, in key order.
+/// Copies the logged keys not yet indexed to the indexed table, in key order.
 fn fold(conn: &Connection) -> StoreResult<()> {
     for statement in FOLD_LOG {
         conn.prepare_cached(statement)?.execute([])?;
@@ -234,7 +252,10 @@ pub fn prune(conn: &mut Connection, state: &mut WriterState, before: i64) -> Sto
     state.logged = None;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     fold(&tx)?;
-    let keys = tx.execute(sql::PRUNE_IDEMPOTENCY, [before])?;
+    let first_kept: i64 = tx.query_row(FIRST_KEPT, [before], |r| r.get(0))?;
+    let keys = tx.execute(FORGET_KEYS, [first_kept])?;
+    tx.execute(TRIM_LOG, [first_kept])?;
+    tx.execute(RESET_FOLDED, [])?;
     let holds = tx.execute(sql::PRUNE_RESERVATIONS, [before])?;
     tx.commit()?;
     Ok((keys + holds) as u64)
