@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row};
 use tokio::sync::{Mutex, mpsc};
 
@@ -132,12 +132,22 @@ fn now_unix() -> i64 {
 
 impl PgStore {
     pub async fn connect(url: &str) -> StoreResult<PgStore> {
+        let unavailable =
+            |e: sqlx::Error| StoreError::Unavailable(format!("cannot connect to PostgreSQL: {e}"));
+        // Every query here reads a few primary-key ranges; once the tables
+        // are analyzed the planner picks parallel plans for the dashboard's
+        // (worker start-up per query), which were slower under concurrent
+        // readers on a small machine.
+        let options = url
+            .parse::<PgConnectOptions>()
+            .map_err(unavailable)?
+            .options([("max_parallel_workers_per_gather", "0")]);
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(5))
-            .connect(url)
+            .connect_with(options)
             .await
-            .map_err(|e| StoreError::Unavailable(format!("cannot connect to PostgreSQL: {e}")))?;
+            .map_err(unavailable)?;
         let (queue, waiting) = mpsc::channel(group::QUEUE);
         let waiting = Arc::new(Mutex::new(waiting));
         for _ in 0..COMMITTERS {
