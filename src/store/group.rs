@@ -8,7 +8,7 @@
 //! would leave the only writer idle while that task waits for a turn);
 //! PostgreSQL overlaps a few committing tasks.
 
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 use super::{BatchResult, PreparedRecord, StoreError, StoreResult};
 
@@ -19,29 +19,27 @@ pub const QUEUE: usize = 4_096;
 
 /// One caller's batch and where its outcome goes.
 pub struct Pending {
-    pub batch: Vec<PreparedRecord>,
-    pub reply: oneshot::Sender<StoreResult<BatchResult>>,
+    batch: Vec<PreparedRecord>,
+    reply: oneshot::Sender<StoreResult<BatchResult>>,
 }
 
-impl Pending {
-    /// A batch to queue, and the receiver of its outcome.
-    pub fn new(
-        batch: Vec<PreparedRecord>,
-    ) -> (Pending, oneshot::Receiver<StoreResult<BatchResult>>) {
-        let (reply, answer) = oneshot::channel();
-        (Pending { batch, reply }, answer)
-    }
-
-    /// Waits for the outcome of a queued batch.
-    pub async fn outcome(
-        answer: oneshot::Receiver<StoreResult<BatchResult>>,
-    ) -> StoreResult<BatchResult> {
-        answer.await.map_err(|_| stopped())?
-    }
+/// Queues `batch` on `queue` (as `wrap` makes it a message of that queue)
+/// and waits until its group is committed.
+pub async fn submit<T>(
+    queue: &mpsc::Sender<T>,
+    batch: Vec<PreparedRecord>,
+    wrap: impl FnOnce(Pending) -> T,
+) -> StoreResult<BatchResult> {
+    let (reply, answer) = oneshot::channel();
+    queue
+        .send(wrap(Pending { batch, reply }))
+        .await
+        .map_err(|_| stopped())?;
+    answer.await.map_err(|_| stopped())?
 }
 
 /// The error of a caller whose batch can no longer be committed.
-pub fn stopped() -> StoreError {
+fn stopped() -> StoreError {
     StoreError::Unavailable("the ledger is shutting down".into())
 }
 

@@ -457,12 +457,7 @@ impl Store for PgStore {
     }
 
     async fn record(&self, batch: Vec<PreparedRecord>) -> StoreResult<BatchResult> {
-        let (pending, answer) = Pending::new(batch);
-        self.queue
-            .send(pending)
-            .await
-            .map_err(|_| group::stopped())?;
-        Pending::outcome(answer).await
+        group::submit(&self.queue, batch, |pending| pending).await
     }
 
     async fn prune(&self, before: DateTime<Utc>) -> StoreResult<u64> {

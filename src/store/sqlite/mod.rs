@@ -511,12 +511,7 @@ impl Store for SqliteStore {
     }
 
     async fn record(&self, batch: Vec<PreparedRecord>) -> StoreResult<BatchResult> {
-        let (pending, answer) = Pending::new(batch);
-        self.writer
-            .send(Job::Record(pending))
-            .await
-            .map_err(|_| group::stopped())?;
-        Pending::outcome(answer).await
+        group::submit(&self.writer, batch, Job::Record).await
     }
 
     async fn prune(&self, before: DateTime<Utc>) -> StoreResult<u64> {
