@@ -70,6 +70,14 @@ impl Options {
     }
 }
 
+/// The binary under test: this build's, or `LLM_LEDGER_BENCH_BIN` (another
+/// build, for an A/B comparison on the same machine in the same hour).
+pub fn ledger_binary() -> PathBuf {
+    std::env::var_os("LLM_LEDGER_BENCH_BIN")
+        .map(Into::into)
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_llm-ledger").into())
+}
+
 /// A `serve` process under test.
 pub struct Server {
     child: Child,
@@ -81,7 +89,7 @@ impl Server {
     #[allow(clippy::zombie_processes)]
     pub fn start(database: &str) -> Server {
         use std::io::BufRead;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_llm-ledger"))
+        let mut child = Command::new(ledger_binary())
             .args([
                 "--database",
                 database,
@@ -169,7 +177,7 @@ impl Drop for Server {
 }
 
 pub fn cli(database: &str, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_llm-ledger"))
+    let out = Command::new(ledger_binary())
         .args(["--database", database, "--timezone", "UTC"])
         .args(args)
         .output()

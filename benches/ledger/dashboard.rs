@@ -9,7 +9,7 @@ use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::{Method, Request};
 
-use super::{Options, Server, Table, cli, load, millis, temp_dir};
+use super::{Options, Server, Table, cli, ledger_binary, load, millis, temp_dir};
 
 /// Seed arguments and a name for each data set.
 struct Dataset {
@@ -31,7 +31,7 @@ const LONG: Dataset = Dataset {
 };
 
 fn cli_stdin(database: &str, args: &[&str], input: &str) -> bool {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_llm-ledger"))
+    let mut child = Command::new(ledger_binary())
         .args(["--database", database, "--timezone", "UTC"])
         .args(args)
         .stdin(Stdio::piped())
