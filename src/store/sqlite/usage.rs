@@ -138,8 +138,12 @@ const FOLD_LOG: [&str; 2] = [
         SELECT key, created_at FROM idempotency_log
         WHERE seq > (SELECT seq FROM idempotency_folded) ORDER BY key
         ON CONFLICT (key) DO NOTHING",
-    "UPDATE idempotency_folded SET seq = coalesce((SELECT max(seq) FROM idempotency_log), seq)",
+    MARK_FOLDED,
 ];
+/// Everything in the log counts as folded. An empty log numbers its next
+/// entries from 1 again, so its mark is 0: they must count as not folded.
+const MARK_FOLDED: &str =
+    "UPDATE idempotency_folded SET seq = coalesce((SELECT max(seq) FROM idempotency_log), 0)";
 /// The first log entry to keep: the oldest one not expired at ?1, or past
 /// the end when all are.
 const FIRST_KEPT: &str = "SELECT coalesce(
@@ -148,10 +152,6 @@ const FIRST_KEPT: &str = "SELECT coalesce(
 const FORGET_KEYS: &str =
     "DELETE FROM idempotency_keys WHERE key IN (SELECT key FROM idempotency_log WHERE seq < ?1)";
 const TRIM_LOG: &str = "DELETE FROM idempotency_log WHERE seq < ?1";
-/// After a fold: an emptied log numbers its next entries from 1 again, and
-/// they must count as not folded.
-const RESET_FOLDED: &str =
-    "UPDATE idempotency_folded SET seq = coalesce((SELECT max(seq) FROM idempotency_log), 0)";
 
 /// What the writer thread remembers between transactions. All of it is
 /// read again when `PRAGMA data_version` shows that another connection (the
@@ -255,7 +255,9 @@ pub fn prune(conn: &mut Connection, state: &mut WriterState, before: i64) -> Sto
     let first_kept: i64 = tx.query_row(FIRST_KEPT, [before], |r| r.get(0))?;
     let keys = tx.execute(FORGET_KEYS, [first_kept])?;
     tx.execute(TRIM_LOG, [first_kept])?;
-    tx.execute(RESET_FOLDED, [])?;
+    // The fold above left the mark at the log's end; trimming may have
+    // emptied it.
+    tx.execute(MARK_FOLDED, [])?;
     let holds = tx.execute(sql::PRUNE_RESERVATIONS, [before])?;
     tx.commit()?;
     Ok((keys + holds) as u64)
