@@ -101,8 +101,8 @@ async fn every_branch_of_the_check(db: &TestDb) {
         enforced: true,
         ..Budget::default()
     };
-    let picos = |n: i64| Money::from_picos(n);
-    let month_cost = usd("0.10").picos() * month_calls;
+    let picos = |n: i128| Money::from_picos(i64::try_from(n).unwrap());
+    let month_cost = usd("0.10").picos() * i128::from(month_calls);
     let cases: Vec<(Budget, Budget, BudgetRequest, BudgetRequest, Limit)> = vec![
         (
             Budget {

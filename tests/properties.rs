@@ -109,6 +109,6 @@ proptest! {
         prop_assert_eq!(Price::parse_cents(&p.to_string()), Ok(p));
         let pricing = llm_ledger::domain::Pricing { input: p, output: Price::ZERO, cache_read: None, cache_write: None };
         let counts = llm_ledger::domain::Counts { prompt_tokens: tokens, ..Default::default() };
-        prop_assert_eq!(pricing.cost(&counts).picos(), units * tokens);
+        prop_assert_eq!(pricing.cost(&counts).picos(), i128::from(units * tokens));
     }
 }

@@ -246,14 +246,17 @@ impl App {
 
     pub async fn set_budget(&self, username: &str, budget: &Budget) -> AppResult<()> {
         for (field, value) in [
-            ("max_requests_per_day", budget.max_requests_per_day),
-            ("max_tokens_per_day", budget.max_tokens_per_day),
+            ("max_requests_per_day", budget.max_requests_per_day.into()),
+            ("max_tokens_per_day", budget.max_tokens_per_day.into()),
             ("max_cost_per_day", budget.max_cost_per_day.picos()),
-            ("max_requests_per_month", budget.max_requests_per_month),
-            ("max_tokens_per_month", budget.max_tokens_per_month),
+            (
+                "max_requests_per_month",
+                budget.max_requests_per_month.into(),
+            ),
+            ("max_tokens_per_month", budget.max_tokens_per_month.into()),
             ("max_cost_per_month", budget.max_cost_per_month.picos()),
         ] {
-            if value < 0 {
+            if value < 0i128 {
                 return Err(AppError::invalid(field, "must not be negative"));
             }
         }

@@ -526,8 +526,8 @@ impl App {
         };
         let cents = Money::parse_usd("0.01").expect("valid");
         let ben_limit = Money::from_picos(
-            ((spent("ben").picos() as i128 * 115 / 100 / cents.picos() as i128 + 1)
-                * cents.picos() as i128) as i64,
+            i64::try_from((spent("ben").picos() * 115 / 100 / cents.picos() + 1) * cents.picos())
+                .expect("a demo limit fits"),
         );
         for (user, limit) in [
             ("anna", Money::parse_usd("20").expect("valid")),

@@ -3,6 +3,10 @@
 //! A price of 1/10,000 of a US cent per million tokens times one token is
 //! exactly one picodollar, so every priced cost is an integer in this unit and
 //! no rounding ever happens between a call and the dashboard total.
+//!
+//! Amounts are held in 128 bits, so sums over any window are exact; a
+//! stored row holds 64 bits (`to_stored`), which caps one aggregate row
+//! (one day of one combination, or a day's total) at `MAX_STORED`.
 
 use std::fmt;
 use std::ops::{Add, AddAssign};
@@ -15,7 +19,11 @@ const MIN_SHOWN_DIGITS: usize = 6;
 
 /// An amount of US dollars, exact, in picodollars.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Money(i64);
+pub struct Money(i128);
+
+/// The most one stored amount holds: `i64::MAX` picodollars, about
+/// $9.2 million.
+pub const MAX_STORED: Money = Money(i64::MAX as i128);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MoneyError {
@@ -33,15 +41,22 @@ impl Money {
     pub const ZERO: Money = Money(0);
 
     pub const fn from_picos(picos: i64) -> Money {
-        Money(picos)
+        Money(picos as i128)
     }
 
-    pub const fn picos(self) -> i64 {
+    /// A sum read in two parts, whole dollars and the picodollars below a
+    /// dollar, so that no database sum overflows 64 bits.
+    pub const fn from_parts(dollars: i64, picos: i64) -> Money {
+        Money(dollars as i128 * UNITS_PER_USD as i128 + picos as i128)
+    }
+
+    pub const fn picos(self) -> i128 {
         self.0
     }
 
-    pub fn checked_add(self, other: Money) -> Option<Money> {
-        self.0.checked_add(other.0).map(Money)
+    /// The amount as a stored column holds it, if it fits (see `MAX_STORED`).
+    pub fn to_stored(self) -> Option<i64> {
+        i64::try_from(self.0).ok()
     }
 
     /// Parses a non-negative decimal string of dollars, e.g. `"12.5"`.
@@ -55,14 +70,14 @@ impl Money {
         units
             .checked_mul(UNITS_PER_USD)
             .and_then(|u| u.checked_add(frac))
-            .map(Money)
+            .map(Money::from_picos)
             .ok_or(MoneyError::TooLarge)
     }
 
     /// The amount as a display estimate, rounded half up to cents: `~$1,234.56`.
     pub fn display_estimate(self) -> String {
         let cents_unit = UNITS_PER_USD / 100;
-        let cents = (i128::from(self.0) + i128::from(cents_unit / 2)) / i128::from(cents_unit);
+        let cents = (self.0 + i128::from(cents_unit / 2)) / i128::from(cents_unit);
         let sign = if cents < 0 { "-" } else { "" };
         let cents = cents.unsigned_abs();
         format!(
@@ -77,7 +92,7 @@ impl Money {
         if limit.0 <= 0 {
             return None;
         }
-        let tenths = (i128::from(self.0) * 1000 + i128::from(limit.0) / 2) / i128::from(limit.0);
+        let tenths = (self.0 * 1000 + limit.0 / 2) / limit.0;
         // Display only: the ratio of two exact amounts, rounded to 0.1 %.
         Some(tenths as f64 / 10.0)
     }
@@ -108,8 +123,8 @@ impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let sign = if self.0 < 0 { "-" } else { "" };
         let abs = self.0.unsigned_abs();
-        let units = abs / UNITS_PER_USD as u64;
-        let frac = format!("{:012}", abs % UNITS_PER_USD as u64);
+        let units = abs / UNITS_PER_USD as u128;
+        let frac = format!("{:012}", abs % UNITS_PER_USD as u128);
         let trimmed = frac.trim_end_matches('0');
         let shown = &frac[..trimmed.len().max(MIN_SHOWN_DIGITS)];
         write!(f, "{sign}{units}.{shown}")

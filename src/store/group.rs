@@ -11,6 +11,8 @@
 use tokio::sync::{mpsc, oneshot};
 
 use super::{BatchResult, PreparedRecord, StoreError, StoreResult};
+use crate::domain::FieldError;
+use crate::domain::money::MAX_STORED;
 
 /// Records in one group at most; bounds a transaction's size and latency.
 const MAX_GROUP_RECORDS: usize = 20_000;
@@ -60,6 +62,22 @@ pub fn gather(first: Pending, mut next: impl FnMut() -> Option<Pending>) -> Vec<
 pub fn split(group: Vec<Pending>) -> (Vec<Vec<PreparedRecord>>, Replies) {
     let (batches, replies) = group.into_iter().map(|p| (p.batch, p.reply)).unzip();
     (batches, Replies(replies))
+}
+
+/// The refusal of a batch whose cost does not fit the aggregate rows it
+/// adds to (`StoreError::TooLarge`); names its costliest record.
+pub fn too_large(batch: &[PreparedRecord]) -> BatchResult {
+    let index = (0..batch.len())
+        .max_by_key(|&i| batch[i].record.cost_usd)
+        .unwrap_or(0);
+    Err(vec![FieldError {
+        index,
+        field: "cost_usd".into(),
+        message: format!(
+            "would take a stored total (a day's, or a user's week) past ${MAX_STORED}, \
+             the most one row holds; nothing of this request was recorded"
+        ),
+    }])
 }
 
 /// Where the outcomes of a group's batches go, in the group's order.

@@ -15,6 +15,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::budget::BudgetState;
+use crate::domain::money::MAX_STORED;
 use crate::domain::{
     ApiToken, Budget, Configuration, Day, FieldError, Model, Money, Provider, Role, Scope, Task,
     Totals, User,
@@ -37,6 +38,16 @@ pub enum StoreError {
     Database(String),
     #[error("invalid database URL: {0}")]
     Url(String),
+    /// An amount over what one stored row holds; names the field.
+    #[error("{0}: is more than the ledger holds in one row (${max})", max = MAX_STORED)]
+    TooLarge(String),
+}
+
+/// `amount` as its column stores it; `field` names it in the error.
+pub(crate) fn stored(amount: Money, field: &str) -> StoreResult<i64> {
+    amount
+        .to_stored()
+        .ok_or_else(|| StoreError::TooLarge(field.into()))
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

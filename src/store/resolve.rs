@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::domain::{Counts, Day, FieldError, Money, Pricing, ServiceType, Totals, UsageRecord};
+use crate::store::{StoreResult, stored};
 
 /// The provider of a discovered model reported without one.
 pub const UNKNOWN_PROVIDER: &str = "unknown";
@@ -260,10 +261,11 @@ pub struct Amounts {
 
 impl Amounts {
     /// The integer columns of an aggregate row after `day` and `service`,
-    /// in the order both stores' upserts take them.
-    pub fn columns(&self, k: &AggregateKey) -> [i64; 15] {
+    /// in the order both stores' upserts take them; an error when the
+    /// cost is more than one row holds.
+    pub fn columns(&self, k: &AggregateKey) -> StoreResult<[i64; 15]> {
         let c = &self.counts;
-        [
+        Ok([
             k.provider,
             k.model,
             k.configuration,
@@ -278,8 +280,8 @@ impl Amounts {
             c.characters,
             c.audio_seconds,
             c.images,
-            self.cost.picos(),
-        ]
+            stored(self.cost, "cost_usd")?,
+        ])
     }
 
     fn add(&mut self, other: &Amounts) {

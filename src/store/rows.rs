@@ -194,16 +194,16 @@ fn totals(r: &dyn Columns, first: usize) -> StoreResult<Totals> {
     Ok(Totals {
         requests: r.int(first)?,
         tokens: r.int(first + 1)?,
-        cost: Money::from_picos(r.int(first + 2)?),
+        cost: Money::from_parts(r.int(first + 2)?, r.int(first + 3)?),
     })
 }
 
-/// `item, requests, tokens, cost`.
+/// `item`, then totals as `sql::summed_totals` gives them.
 pub fn item_totals(r: &dyn Columns) -> StoreResult<(i64, Totals)> {
     Ok((r.int(0)?, totals(r, 1)?))
 }
 
-/// `day, requests, tokens, cost`.
+/// `day`, then totals as `sql::summed_totals` gives them.
 pub fn day_totals(r: &dyn Columns) -> StoreResult<(Day, Totals)> {
     let day = i32::try_from(r.int(0)?).map_err(|_| corrupt("day"))?;
     Ok((Day::from_number(day), totals(r, 1)?))
@@ -232,7 +232,7 @@ pub fn session(r: &dyn Columns) -> StoreResult<Session> {
     })
 }
 
-/// `requests, tokens, cost` from the first column on.
+/// Totals as `sql::summed_totals` gives them.
 pub fn totals_row(r: &dyn Columns) -> StoreResult<Totals> {
     totals(r, 0)
 }

@@ -3,6 +3,58 @@
 //! written TRUE/FALSE, and upserts qualify the target table, so each
 //! statement runs unchanged on SQLite and PostgreSQL.
 
+/// The columns of an aggregate row an upsert writes, in order.
+macro_rules! usage_columns {
+    () => {
+        "INSERT INTO usage_daily (day, service, provider_id, model_id, configuration_id, task_id,
+        user_id, source_id, requests, prompt_tokens, completion_tokens, cache_read_tokens,
+        cache_write_tokens, characters, audio_seconds, images, cost)"
+    };
+}
+/// What an upsert adds to an existing aggregate row. A cost that would pass
+/// 64 bits becomes NULL, which the NOT NULL column refuses (SQLite would
+/// otherwise store the sum as a float): the store reports it as too large.
+macro_rules! add_usage {
+    () => {
+        "ON CONFLICT (day, service, provider_id, model_id, configuration_id, task_id, user_id, source_id)
+    DO UPDATE SET requests = usage_daily.requests + excluded.requests,
+        prompt_tokens = usage_daily.prompt_tokens + excluded.prompt_tokens,
+        completion_tokens = usage_daily.completion_tokens + excluded.completion_tokens,
+        cache_read_tokens = usage_daily.cache_read_tokens + excluded.cache_read_tokens,
+        cache_write_tokens = usage_daily.cache_write_tokens + excluded.cache_write_tokens,
+        characters = usage_daily.characters + excluded.characters,
+        audio_seconds = usage_daily.audio_seconds + excluded.audio_seconds,
+        images = usage_daily.images + excluded.images,
+        cost = CASE WHEN usage_daily.cost <= 9223372036854775807 - excluded.cost
+            THEN usage_daily.cost + excluded.cost END"
+    };
+}
+macro_rules! rollup_columns {
+    () => {
+        "INSERT INTO usage_rollup (dim, day, item, requests, tokens, cost)"
+    };
+}
+/// What an upsert adds to an existing rollup row; the cost as in `add_usage`.
+macro_rules! add_rollup {
+    () => {
+        "ON CONFLICT (dim, day, item) DO UPDATE SET requests = usage_rollup.requests + excluded.requests,
+        tokens = usage_rollup.tokens + excluded.tokens,
+        cost = CASE WHEN usage_rollup.cost <= 9223372036854775807 - excluded.cost
+            THEN usage_rollup.cost + excluded.cost END"
+    };
+}
+pub(crate) use {add_rollup, add_usage, rollup_columns, usage_columns};
+/// Requests, tokens and cost summed; the cost in two parts, whole dollars
+/// and the picodollars below a dollar, so neither sum passes 64 bits
+/// (`rows::totals` joins them).
+macro_rules! summed_totals {
+    () => {
+        "CAST(COALESCE(SUM(requests), 0) AS BIGINT), CAST(COALESCE(SUM(tokens), 0) AS BIGINT),
+        CAST(COALESCE(SUM(cost / 1000000000000), 0) AS BIGINT),
+        CAST(COALESCE(SUM(cost % 1000000000000), 0) AS BIGINT)"
+    };
+}
+
 pub const TIMEZONE: &str = "SELECT timezone FROM settings WHERE id = 1";
 pub const INIT_TIMEZONE: &str = "INSERT INTO settings (id, timezone, created_at) VALUES (1, $1, $2)
     ON CONFLICT (id) DO NOTHING";
@@ -108,22 +160,27 @@ pub const USAGE_ROWS: &str = "SELECT d.day, d.service, p.identifier, m.identifie
 /// Sums per item of one rollup dimension over a day range.
 /// Plan: SEARCH usage_rollup USING PRIMARY KEY (dim=? AND day>? AND day<?),
 /// so the cost follows the window, never the history.
-pub const ROLLUP: &str = "SELECT item, CAST(SUM(requests) AS BIGINT), CAST(SUM(tokens) AS BIGINT),
-        CAST(SUM(cost) AS BIGINT)
-    FROM usage_rollup WHERE dim = $1 AND day BETWEEN $2 AND $3 GROUP BY item";
+pub const ROLLUP: &str = concat!(
+    "SELECT item, ",
+    summed_totals!(),
+    " FROM usage_rollup WHERE dim = $1 AND day BETWEEN $2 AND $3 GROUP BY item"
+);
 /// The same over leading days, whole weeks and trailing days of a
 /// dimension with weekly rows. Plan: three primary key ranges.
-pub const ROLLUP_WEEKS: &str = "SELECT item, CAST(SUM(requests) AS BIGINT), CAST(SUM(tokens) AS BIGINT),
-        CAST(SUM(cost) AS BIGINT)
-    FROM (
+pub const ROLLUP_WEEKS: &str = concat!(
+    "SELECT item, ",
+    summed_totals!(),
+    " FROM (
         SELECT item, requests, tokens, cost FROM usage_rollup WHERE dim = $1 AND day BETWEEN $2 AND $3
         UNION ALL
         SELECT item, requests, tokens, cost FROM usage_rollup WHERE dim = $4 AND day BETWEEN $5 AND $6
         UNION ALL
         SELECT item, requests, tokens, cost FROM usage_rollup WHERE dim = $7 AND day BETWEEN $8 AND $9
-    ) parts GROUP BY item";
+    ) parts GROUP BY item"
+);
 /// One row per day with usage (dim 0 has one item). Plan: primary key range.
-pub const DAILY_TOTALS: &str = "SELECT day, requests, tokens, cost FROM usage_rollup
+pub const DAILY_TOTALS: &str = "SELECT day, requests, tokens, cost / 1000000000000,
+        cost % 1000000000000 FROM usage_rollup
     WHERE dim = 0 AND day BETWEEN $1 AND $2 ORDER BY day";
 /// Plan: primary key range on the model rollup, then the models' primary key.
 pub const UNPRICED_REQUESTS: &str = "SELECT CAST(COALESCE(SUM(r.requests), 0) AS BIGINT)
@@ -187,18 +244,29 @@ pub const CONFIGURATION_LIMITS: &str =
     "SELECT id, max_requests_per_day, max_tokens_per_day, max_cost_per_day
     FROM configurations WHERE identifier = $1";
 /// One item's usage over a day range. Plan: primary key range (dim, day, item).
-pub const ROLLUP_ITEM: &str = "SELECT CAST(COALESCE(SUM(requests), 0) AS BIGINT),
-        CAST(COALESCE(SUM(tokens), 0) AS BIGINT), CAST(COALESCE(SUM(cost), 0) AS BIGINT)
-    FROM usage_rollup WHERE dim = $1 AND day BETWEEN $2 AND $3 AND item = $4";
+pub const ROLLUP_ITEM: &str = concat!(
+    "SELECT ",
+    summed_totals!(),
+    " FROM usage_rollup WHERE dim = $1 AND day BETWEEN $2 AND $3 AND item = $4"
+);
 /// Live holds; plan: the partial indexes on held reservations.
-pub const HELD_BY_USER: &str =
-    "SELECT CAST(COUNT(*) AS BIGINT), CAST(COALESCE(SUM(tokens), 0) AS BIGINT),
-        CAST(COALESCE(SUM(cost), 0) AS BIGINT)
-    FROM reservations WHERE user_id = $1 AND state = 'held' AND expires_at > $2";
-pub const HELD_BY_CONFIGURATION: &str =
-    "SELECT CAST(COUNT(*) AS BIGINT), CAST(COALESCE(SUM(tokens), 0) AS BIGINT),
-        CAST(COALESCE(SUM(cost), 0) AS BIGINT)
-    FROM reservations WHERE configuration_id = $1 AND state = 'held' AND expires_at > $2";
+/// A reservation holds one request.
+macro_rules! held_totals {
+    () => {
+        "SELECT CAST(COUNT(*) AS BIGINT), CAST(COALESCE(SUM(tokens), 0) AS BIGINT),
+        CAST(COALESCE(SUM(cost / 1000000000000), 0) AS BIGINT),
+        CAST(COALESCE(SUM(cost % 1000000000000), 0) AS BIGINT)
+    FROM reservations"
+    };
+}
+pub const HELD_BY_USER: &str = concat!(
+    held_totals!(),
+    " WHERE user_id = $1 AND state = 'held' AND expires_at > $2"
+);
+pub const HELD_BY_CONFIGURATION: &str = concat!(
+    held_totals!(),
+    " WHERE configuration_id = $1 AND state = 'held' AND expires_at > $2"
+);
 pub const INSERT_RESERVATION: &str =
     "INSERT INTO reservations (id, user_id, configuration_id, tokens, cost, state,
         created_at, expires_at)

@@ -19,7 +19,7 @@ use super::rows::{self, Columns};
 use super::sql;
 use super::{
     BatchResult, BudgetQuery, Decider, DemoMarks, Dimension, Hold, Label, NewUser, PreparedRecord,
-    Session, Store, StoreError, StoreResult, UsageRow, UserRecord, changed,
+    Session, Store, StoreError, StoreResult, UsageRow, UserRecord, changed, stored,
 };
 use crate::domain::budget::BudgetState;
 use crate::domain::{
@@ -80,6 +80,14 @@ impl From<sqlx::Error> for StoreError {
         match &e {
             sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => {
                 StoreError::Conflict(db.message().to_string())
+            }
+            // Only an upsert's overflow guard makes a cost NULL (see sql.rs).
+            sqlx::Error::Database(db)
+                if db
+                    .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                    .is_some_and(|pg| pg.code() == "23502" && pg.column() == Some("cost")) =>
+            {
+                StoreError::TooLarge("cost_usd".into())
             }
             sqlx::Error::Io(_)
             | sqlx::Error::PoolTimedOut
@@ -313,7 +321,7 @@ impl Store for PgStore {
             .bind(model)
             .bind(c.limits.max_requests_per_day)
             .bind(c.limits.max_tokens_per_day)
-            .bind(c.limits.max_cost_per_day.picos())
+            .bind(stored(c.limits.max_cost_per_day, "max_cost_per_day")?)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -402,10 +410,10 @@ impl Store for PgStore {
             .bind(id)
             .bind(b.max_requests_per_day)
             .bind(b.max_tokens_per_day)
-            .bind(b.max_cost_per_day.picos())
+            .bind(stored(b.max_cost_per_day, "max_cost_per_day")?)
             .bind(b.max_requests_per_month)
             .bind(b.max_tokens_per_month)
-            .bind(b.max_cost_per_month.picos())
+            .bind(stored(b.max_cost_per_month, "max_cost_per_month")?)
             .bind(b.enforced)
             .execute(&self.pool)
             .await?;
@@ -638,7 +646,7 @@ impl Store for PgStore {
                 .bind(user)
                 .bind(configuration.map_or(0, |c| c.0))
                 .bind(hold.tokens)
-                .bind(hold.cost.picos())
+                .bind(stored(hold.cost, "cost_usd")?)
                 .bind(query.now.timestamp())
                 .bind(hold.expires_at.timestamp())
                 .execute(&mut *tx)

@@ -11,8 +11,8 @@ use sqlx::{PgPool, Postgres, Transaction};
 
 use crate::store::resolve::{self, Names, ResolvedRecord, Snapshot};
 use crate::store::rows::{self, Columns};
-use crate::store::sql;
-use crate::store::{BatchResult, PreparedRecord, StoreError, StoreResult};
+use crate::store::{BatchResult, PreparedRecord, StoreError, StoreResult, stored};
+use crate::store::{group, sql};
 
 const ATTEMPTS: usize = 5;
 
@@ -31,27 +31,19 @@ const INSERT_KEYS: &str = "INSERT INTO idempotency_keys (key, created_at)
     SELECT k, $2 FROM UNNEST($1::text[]) AS k
     ON CONFLICT (key) DO NOTHING RETURNING key";
 
-const UPSERT_USAGE: &str = "INSERT INTO usage_daily (day, service, provider_id, model_id,
-        configuration_id, task_id, user_id, source_id, requests, prompt_tokens, completion_tokens,
-        cache_read_tokens, cache_write_tokens, characters, audio_seconds, images, cost)
-    SELECT * FROM UNNEST($1::int4[], $2::int2[], $3::int8[], $4::int8[], $5::int8[], $6::int8[],
+const UPSERT_USAGE: &str = concat!(
+    sql::usage_columns!(),
+    " SELECT * FROM UNNEST($1::int4[], $2::int2[], $3::int8[], $4::int8[], $5::int8[], $6::int8[],
         $7::int8[], $8::int8[], $9::int8[], $10::int8[], $11::int8[], $12::int8[], $13::int8[],
-        $14::int8[], $15::int8[], $16::int8[], $17::int8[])
-    ON CONFLICT (day, service, provider_id, model_id, configuration_id, task_id, user_id, source_id)
-    DO UPDATE SET requests = usage_daily.requests + excluded.requests,
-        prompt_tokens = usage_daily.prompt_tokens + excluded.prompt_tokens,
-        completion_tokens = usage_daily.completion_tokens + excluded.completion_tokens,
-        cache_read_tokens = usage_daily.cache_read_tokens + excluded.cache_read_tokens,
-        cache_write_tokens = usage_daily.cache_write_tokens + excluded.cache_write_tokens,
-        characters = usage_daily.characters + excluded.characters,
-        audio_seconds = usage_daily.audio_seconds + excluded.audio_seconds,
-        images = usage_daily.images + excluded.images,
-        cost = usage_daily.cost + excluded.cost";
+        $14::int8[], $15::int8[], $16::int8[], $17::int8[]) ",
+    sql::add_usage!()
+);
 
-const UPSERT_ROLLUP: &str = "INSERT INTO usage_rollup (dim, day, item, requests, tokens, cost)
-    SELECT * FROM UNNEST($1::int2[], $2::int4[], $3::int8[], $4::int8[], $5::int8[], $6::int8[])
-    ON CONFLICT (dim, day, item) DO UPDATE SET requests = usage_rollup.requests + excluded.requests,
-        tokens = usage_rollup.tokens + excluded.tokens, cost = usage_rollup.cost + excluded.cost";
+const UPSERT_ROLLUP: &str = concat!(
+    sql::rollup_columns!(),
+    " SELECT * FROM UNNEST($1::int2[], $2::int4[], $3::int8[], $4::int8[], $5::int8[], $6::int8[]) ",
+    sql::add_rollup!()
+);
 
 type Tx = Transaction<'static, Postgres>;
 
@@ -160,7 +152,28 @@ fn retryable(e: &StoreError) -> bool {
     matches!(e, StoreError::Database(m) if m.contains("deadlock") || m.contains("could not serialize"))
 }
 
+/// Commits a group; when some batch's cost does not fit (rare), commits the
+/// batches one by one so that only those are refused.
 pub async fn record(
+    pool: &PgPool,
+    batches: &[Vec<PreparedRecord>],
+) -> StoreResult<Vec<BatchResult>> {
+    match record_retrying(pool, batches).await {
+        Err(StoreError::TooLarge(_)) => {
+            let mut results = Vec::with_capacity(batches.len());
+            for b in batches {
+                results.push(match record_retrying(pool, std::slice::from_ref(b)).await {
+                    Err(StoreError::TooLarge(_)) => group::too_large(b),
+                    other => other?.remove(0),
+                });
+            }
+            Ok(results)
+        }
+        other => other,
+    }
+}
+
+async fn record_retrying(
     pool: &PgPool,
     batches: &[Vec<PreparedRecord>],
 ) -> StoreResult<Vec<BatchResult>> {
@@ -236,7 +249,7 @@ async fn record_once(
         for (k, a) in &deltas {
             days.push(k.day);
             services.push(k.service);
-            let values = a.columns(k);
+            let values = a.columns(k)?;
             for (col, v) in cols.iter_mut().zip(values) {
                 col.push(v);
             }
@@ -254,9 +267,9 @@ async fn record_once(
         for ((dim, day, item), t) in rollups {
             dims.push(dim);
             days.push(day);
-            for (col, v) in cols
-                .iter_mut()
-                .zip([item, t.requests, t.tokens, t.cost.picos()])
+            for (col, v) in
+                cols.iter_mut()
+                    .zip([item, t.requests, t.tokens, stored(t.cost, "cost_usd")?])
             {
                 col.push(v);
             }

@@ -22,7 +22,7 @@ use super::rows::{self, Columns};
 use super::sql;
 use super::{
     BatchResult, BudgetQuery, Decider, DemoMarks, Dimension, Hold, Label, NewUser, PreparedRecord,
-    Session, Store, StoreError, StoreResult, UsageRow, UserRecord, changed,
+    Session, Store, StoreError, StoreResult, UsageRow, UserRecord, changed, stored,
 };
 use crate::domain::budget::BudgetState;
 use crate::domain::{
@@ -56,6 +56,10 @@ impl From<rusqlite::Error> for StoreError {
                 StoreError::Unavailable(e.to_string())
             }
             Some(ErrorCode::CannotOpen) => StoreError::Unavailable(e.to_string()),
+            // Only an upsert's overflow guard makes a cost NULL (see sql.rs).
+            Some(ErrorCode::ConstraintViolation) if e.to_string().ends_with(".cost") => {
+                StoreError::TooLarge("cost_usd".into())
+            }
             _ => StoreError::Database(e.to_string()),
         }
     }
@@ -351,7 +355,7 @@ impl Store for SqliteStore {
                     model,
                     l.max_requests_per_day,
                     l.max_tokens_per_day,
-                    l.max_cost_per_day.picos()
+                    stored(l.max_cost_per_day, "max_cost_per_day")?
                 ],
             )?;
             Ok(())
@@ -452,10 +456,10 @@ impl Store for SqliteStore {
                     id,
                     b.max_requests_per_day,
                     b.max_tokens_per_day,
-                    b.max_cost_per_day.picos(),
+                    stored(b.max_cost_per_day, "max_cost_per_day")?,
                     b.max_requests_per_month,
                     b.max_tokens_per_month,
-                    b.max_cost_per_month.picos(),
+                    stored(b.max_cost_per_month, "max_cost_per_month")?,
                     b.enforced
                 ],
             )?;
@@ -666,7 +670,7 @@ impl Store for SqliteStore {
                         user,
                         configuration,
                         hold.tokens,
-                        hold.cost.picos(),
+                        stored(hold.cost, "cost_usd")?,
                         query.now.timestamp(),
                         hold.expires_at.timestamp()
                     ],

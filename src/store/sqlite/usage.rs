@@ -20,10 +20,11 @@ use rusqlite::{Connection, ToSql, TransactionBehavior, params, params_from_iter}
 
 use super::{id_of, now_unix, query_all, query_opt};
 use crate::domain::Day;
+use crate::store::group;
 use crate::store::resolve::{self, Names, Snapshot};
 use crate::store::rows;
 use crate::store::sql;
-use crate::store::{BatchResult, PreparedRecord, StoreResult, UsageRow};
+use crate::store::{BatchResult, PreparedRecord, StoreError, StoreResult, UsageRow, stored};
 
 /// A multi-row statement: `head`, then `rows` groups of `columns` values,
 /// then `tail`.
@@ -86,28 +87,16 @@ impl RowsStatement {
 }
 
 static UPSERT_USAGE: RowsStatement = RowsStatement {
-    head: "INSERT INTO usage_daily (day, service, provider_id, model_id,
-        configuration_id, task_id, user_id, source_id, requests, prompt_tokens, completion_tokens,
-        cache_read_tokens, cache_write_tokens, characters, audio_seconds, images, cost) VALUES",
+    head: concat!(sql::usage_columns!(), " VALUES"),
     columns: 17,
-    tail: "ON CONFLICT (day, service, provider_id, model_id, configuration_id, task_id, user_id, source_id)
-    DO UPDATE SET requests = usage_daily.requests + excluded.requests,
-        prompt_tokens = usage_daily.prompt_tokens + excluded.prompt_tokens,
-        completion_tokens = usage_daily.completion_tokens + excluded.completion_tokens,
-        cache_read_tokens = usage_daily.cache_read_tokens + excluded.cache_read_tokens,
-        cache_write_tokens = usage_daily.cache_write_tokens + excluded.cache_write_tokens,
-        characters = usage_daily.characters + excluded.characters,
-        audio_seconds = usage_daily.audio_seconds + excluded.audio_seconds,
-        images = usage_daily.images + excluded.images,
-        cost = usage_daily.cost + excluded.cost",
+    tail: sql::add_usage!(),
     texts: OnceLock::new(),
 };
 
 static UPSERT_ROLLUP: RowsStatement = RowsStatement {
-    head: "INSERT INTO usage_rollup (dim, day, item, requests, tokens, cost) VALUES",
+    head: concat!(sql::rollup_columns!(), " VALUES"),
     columns: 6,
-    tail: "ON CONFLICT (dim, day, item) DO UPDATE SET requests = usage_rollup.requests + excluded.requests,
-        tokens = usage_rollup.tokens + excluded.tokens, cost = usage_rollup.cost + excluded.cost",
+    tail: sql::add_rollup!(),
     texts: OnceLock::new(),
 };
 
@@ -352,7 +341,42 @@ fn register(conn: &Connection, found: &resolve::Discoveries) -> StoreResult<()> 
     Ok(())
 }
 
+/// Commits a group; when some batch's cost does not fit (rare), commits the
+/// batches one by one so that only those are refused.
 pub fn record(
+    conn: &mut Connection,
+    state: &mut WriterState,
+    batches: &[Vec<PreparedRecord>],
+) -> StoreResult<Vec<BatchResult>> {
+    match record_group(conn, state, batches) {
+        Err(StoreError::TooLarge(_)) => batches
+            .iter()
+            .map(
+                |b| match record_group(conn, state, std::slice::from_ref(b)) {
+                    Err(StoreError::TooLarge(_)) => Ok(group::too_large(b)),
+                    other => Ok(other?.remove(0)),
+                },
+            )
+            .collect(),
+        other => other,
+    }
+}
+
+fn record_group(
+    conn: &mut Connection,
+    state: &mut WriterState,
+    batches: &[Vec<PreparedRecord>],
+) -> StoreResult<Vec<BatchResult>> {
+    let result = record_in_transaction(conn, state, batches);
+    if result.is_err() {
+        // The rolled-back transaction may have registered names whose ids
+        // the catalog cache now holds.
+        *state = WriterState::default();
+    }
+    result
+}
+
+fn record_in_transaction(
     conn: &mut Connection,
     state: &mut WriterState,
     batches: &[Vec<PreparedRecord>],
@@ -410,18 +434,25 @@ pub fn record(
             let mut row = [0; 17];
             row[0] = k.day.into();
             row[1] = k.service.into();
-            row[2..].copy_from_slice(&a.columns(k));
-            row
+            row[2..].copy_from_slice(&a.columns(k)?);
+            Ok(row)
         })
-        .collect();
+        .collect::<StoreResult<_>>()?;
     UPSERT_USAGE.execute(&tx, &as_values(&usage))?;
     let rollups: Vec<[i64; 6]> = resolve::rollups(&deltas)
         .into_iter()
         .map(|((dim, day, item), t)| {
             let (dim, day) = (dim.into(), day.into());
-            [dim, day, item, t.requests, t.tokens, t.cost.picos()]
+            Ok([
+                dim,
+                day,
+                item,
+                t.requests,
+                t.tokens,
+                stored(t.cost, "cost_usd")?,
+            ])
         })
-        .collect();
+        .collect::<StoreResult<_>>()?;
     UPSERT_ROLLUP.execute(&tx, &as_values(&rollups))?;
     if logged.len() + new_keys.len() >= FOLD_AT {
         fold(&tx)?;
