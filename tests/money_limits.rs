@@ -7,7 +7,7 @@ mod common;
 
 use chrono::{Duration, Utc};
 use llm_ledger::app::AppError;
-use llm_ledger::domain::{Money, Range, RejectReason, ServiceType, UsageRecord};
+use llm_ledger::domain::{FieldError, Money, Range, RejectReason, ServiceType, UsageRecord};
 
 use common::{TestDb, totals, with_catalog};
 
@@ -20,7 +20,8 @@ fn costing(usd: &str, user: &str) -> UsageRecord {
     r
 }
 
-fn refused_field(result: Result<impl std::fmt::Debug, AppError>) -> String {
+/// The one field error of a refusal for a cost past what a row holds.
+fn refusal(result: Result<impl std::fmt::Debug, AppError>) -> FieldError {
     match result {
         Err(AppError::Rejected(RejectReason::Invalid(errors))) => {
             assert_eq!(errors.len(), 1, "{errors:?}");
@@ -28,7 +29,7 @@ fn refused_field(result: Result<impl std::fmt::Debug, AppError>) -> String {
                 errors[0].message.contains("9223372.036854775807"),
                 "{errors:?}"
             );
-            errors[0].field.clone()
+            errors[0].clone()
         }
         other => panic!("expected a refusal, got {other:?}"),
     }
@@ -37,10 +38,14 @@ fn refused_field(result: Result<impl std::fmt::Debug, AppError>) -> String {
 async fn costs_past_what_a_row_holds_are_refused(db: &TestDb) {
     let app = db.open("UTC").await;
     with_catalog(&app).await;
-    // Ten records of $1M each are valid one by one; together they pass what
+    // Ten records of about $1M each are valid one by one; together they pass what
     // the day's rows hold.
-    let batch = vec![costing("1000000", "anna"); 10];
-    assert_eq!(refused_field(app.record(batch).await), "cost_usd");
+    // The costliest record is named, the first of equals.
+    let mut batch = vec![costing("999999", "anna"); 10];
+    batch[3] = costing("1000000", "anna");
+    batch[6] = costing("1000000", "anna");
+    let refused = refusal(app.record(batch).await);
+    assert_eq!((refused.index, refused.field.as_str()), (3, "cost_usd"));
     assert_eq!(totals(&app).await, (0, 0, "0.000000".into()));
 
     app.record(vec![costing("1000000", "anna"); 5])
@@ -59,7 +64,7 @@ async fn costs_past_what_a_row_holds_are_refused(db: &TestDb) {
             tokio::spawn(async move { app.record(vec![costing("0.5", "chloe")]).await })
         })
         .collect();
-    assert_eq!(refused_field(bad.await.unwrap()), "cost_usd");
+    assert_eq!(refusal(bad.await.unwrap()).field, "cost_usd");
     for g in good {
         assert_eq!(g.await.unwrap().unwrap().recorded, 1);
     }

@@ -68,7 +68,7 @@ pub fn split(group: Vec<Pending>) -> (Vec<Vec<PreparedRecord>>, Replies) {
 /// adds to (`StoreError::TooLarge`); names its costliest record.
 pub fn too_large(batch: &[PreparedRecord]) -> BatchResult {
     let index = (0..batch.len())
-        .max_by_key(|&i| batch[i].record.cost_usd)
+        .max_by_key(|&i| (batch[i].record.cost_usd, std::cmp::Reverse(i)))
         .unwrap_or(0);
     Err(vec![FieldError {
         index,
