@@ -243,11 +243,20 @@ pub const DELETE_SESSION: &str = "DELETE FROM sessions WHERE secret_hash = $1 OR
 pub const CONFIGURATION_LIMITS: &str =
     "SELECT id, max_requests_per_day, max_tokens_per_day, max_cost_per_day
     FROM configurations WHERE identifier = $1";
-/// One item's usage over a day range. Plan: primary key range (dim, day, item).
+/// One item's usage over the days `$1..=$2`: dimension `$3`, item `$4`.
+/// Plan: one primary-key lookup (dim, day, item) per day. A range over
+/// (dim, day) filtered on the item would read every item's rows of the
+/// window (62,000 for a month of 2,000 users: 3.2 ms on SQLite and 14 ms on
+/// PostgreSQL instead of 0.03 and 0.6 ms), on every budget check.
 pub const ROLLUP_ITEM: &str = concat!(
-    "SELECT ",
+    "WITH RECURSIVE days (day) AS (
+        SELECT CAST($1 AS INTEGER) WHERE $1 <= $2
+        UNION ALL SELECT day + 1 FROM days WHERE day < $2)
+    SELECT ",
     summed_totals!(),
-    " FROM usage_rollup WHERE dim = $1 AND day BETWEEN $2 AND $3 AND item = $4"
+    // CROSS JOIN keeps SQLite's loop over the days outermost whatever its
+    // statistics say (PostgreSQL reads it as an inner join).
+    " FROM days CROSS JOIN usage_rollup r WHERE r.dim = $3 AND r.day = days.day AND r.item = $4"
 );
 /// Live holds; plan: the partial indexes on held reservations.
 /// A reservation holds one request.
@@ -326,6 +335,36 @@ pub const DISCOVER_SOURCE: &str =
 
 #[cfg(test)]
 mod tests {
+    /// SQLite's plan of a statement, one detail per line.
+    fn sqlite_plan(statement: &str) -> String {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        for m in crate::store::migrations::SQLITE {
+            conn.execute_batch(m.sql).unwrap();
+        }
+        let mut plan = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {statement}"))
+            .unwrap();
+        let unbound = vec![rusqlite::types::Null; plan.parameter_count()];
+        let details = plan
+            .query_map(rusqlite::params_from_iter(unbound), |r| {
+                r.get::<_, String>(3)
+            })
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        details.join("\n")
+    }
+
+    /// A budget check reads one item's row per day, never the whole window.
+    #[test]
+    fn one_item_is_read_by_primary_key_lookups() {
+        let plan = sqlite_plan(super::ROLLUP_ITEM);
+        assert!(
+            plan.contains("SEARCH r USING PRIMARY KEY (dim=? AND day=? AND item=?)"),
+            "{plan}"
+        );
+    }
+
     /// SQLite numbers `$N` parameters by first appearance, so each statement
     /// must introduce `$1, $2, …` in order for both backends to bind alike.
     #[test]

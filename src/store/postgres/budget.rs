@@ -59,9 +59,9 @@ pub async fn read_state(
         let dim = Dimension::User.code();
         let item = |from: i32| {
             sqlx::query(sql::ROLLUP_ITEM)
-                .bind(dim)
                 .bind(from)
                 .bind(today)
+                .bind(dim)
                 .bind(user)
         };
         state.day = totals(tx, item(today)).await?;
@@ -72,9 +72,9 @@ pub async fn read_state(
     if let (Some(name), Some((id, limits))) = (&q.configuration, configuration) {
         let dim = Dimension::Configuration.code();
         let rollup = sqlx::query(sql::ROLLUP_ITEM)
+            .bind(today)
+            .bind(today)
             .bind(dim)
-            .bind(today)
-            .bind(today)
             .bind(id);
         let mut day = totals(tx, rollup).await?;
         day.add(

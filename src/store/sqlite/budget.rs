@@ -22,8 +22,8 @@ pub fn read_state(conn: &Connection, q: &BudgetQuery) -> StoreResult<(BudgetStat
         state.budget = query_opt(conn, sql::BUDGET, [user], rows::budget)?;
         let held = totals(conn, sql::HELD_BY_USER, params![user, now])?;
         let dim = Dimension::User.code();
-        state.day = totals(conn, sql::ROLLUP_ITEM, params![dim, today, today, user])?;
-        state.month = totals(conn, sql::ROLLUP_ITEM, params![dim, month, today, user])?;
+        state.day = totals(conn, sql::ROLLUP_ITEM, params![today, today, dim, user])?;
+        state.month = totals(conn, sql::ROLLUP_ITEM, params![month, today, dim, user])?;
         state.day.add(&held);
         state.month.add(&held);
     }
@@ -38,7 +38,7 @@ pub fn read_state(conn: &Connection, q: &BudgetQuery) -> StoreResult<(BudgetStat
     {
         configuration = id;
         let dim = Dimension::Configuration.code();
-        let mut day = totals(conn, sql::ROLLUP_ITEM, params![dim, today, today, id])?;
+        let mut day = totals(conn, sql::ROLLUP_ITEM, params![today, today, dim, id])?;
         day.add(&totals(conn, sql::HELD_BY_CONFIGURATION, params![id, now])?);
         state.configuration = Some((name.clone(), limits));
         state.configuration_day = Some(day);
