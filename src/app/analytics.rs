@@ -155,25 +155,11 @@ impl App {
     /// A user's usage today and this calendar month, in the ledger's zone.
     pub async fn user_usage(&self, username: &str) -> AppResult<UserUsage> {
         let today = self.today();
-        let labels = self.store.labels(Dimension::User).await?;
-        let Some(id) = labels.iter().find(|l| l.key == username).map(|l| l.id) else {
-            return Err(super::AppError::NotFound(format!("user {username:?}")));
-        };
         let (day, month) = tokio::try_join!(
-            self.store.rollup(Dimension::User, today, today),
-            self.store
-                .rollup(Dimension::User, today.month_start(), today),
+            self.store.user_totals(username, today, today),
+            self.store.user_totals(username, today.month_start(), today),
         )?;
-        let pick = |rows: Vec<(i64, Totals)>| {
-            rows.into_iter()
-                .find(|(i, _)| *i == id)
-                .map(|(_, t)| t)
-                .unwrap_or_default()
-        };
-        Ok(UserUsage {
-            today: pick(day),
-            month: pick(month),
-        })
+        Ok(UserUsage { today: day, month })
     }
 }
 

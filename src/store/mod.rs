@@ -308,6 +308,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Sums of one rollup dimension over the days `from..=to`, per item.
     async fn rollup(&self, dim: Dimension, from: Day, to: Day) -> StoreResult<Vec<(i64, Totals)>>;
+    /// One user's totals over the days `from..=to` (`from <= to`); NotFound
+    /// for an unknown user.
+    async fn user_totals(&self, username: &str, from: Day, to: Day) -> StoreResult<Totals>;
     /// Totals per day over `from..=to`; days without usage are absent.
     async fn daily_totals(&self, from: Day, to: Day) -> StoreResult<Vec<(Day, Totals)>>;
     /// Requests on models without a price (discovered, not yet priced).

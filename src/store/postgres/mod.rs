@@ -518,6 +518,16 @@ impl Store for PgStore {
         self.all(q, rows::item_totals).await
     }
 
+    async fn user_totals(&self, username: &str, from: Day, to: Day) -> StoreResult<Totals> {
+        let id = self.id_of(sql::USER_ID, username, "user").await?;
+        let q = sqlx::query(sql::ROLLUP_ITEM)
+            .bind(from.number())
+            .bind(to.number())
+            .bind(Dimension::User.code())
+            .bind(id);
+        Ok(self.opt(q, rows::totals_row).await?.unwrap_or_default())
+    }
+
     async fn daily_totals(&self, from: Day, to: Day) -> StoreResult<Vec<(Day, Totals)>> {
         let q = sqlx::query(sql::DAILY_TOTALS)
             .bind(from.number())

@@ -547,6 +547,16 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn user_totals(&self, username: &str, from: Day, to: Day) -> StoreResult<Totals> {
+        let username = username.to_string();
+        let (from, to, dim) = (from.number(), to.number(), Dimension::User.code());
+        self.read(move |conn| {
+            let args = params![from, to, dim, user_id(conn, &username)?];
+            Ok(query_opt(conn, sql::ROLLUP_ITEM, args, rows::totals_row)?.unwrap_or_default())
+        })
+        .await
+    }
+
     async fn daily_totals(&self, from: Day, to: Day) -> StoreResult<Vec<(Day, Totals)>> {
         let args = (from.number(), to.number());
         self.read(move |conn| query_all(conn, sql::DAILY_TOTALS, args, rows::day_totals))
