@@ -6,7 +6,8 @@
 //!
 //! Amounts are held in 128 bits, so sums over any window are exact; a
 //! stored row holds 64 bits (`to_stored`), which caps one aggregate row
-//! (one day of one combination, or a day's total) at `MAX_STORED`.
+//! (one day of one combination, a day's total, a user's week) at
+//! `MAX_STORED`.
 
 use std::fmt;
 use std::ops::{Add, AddAssign};

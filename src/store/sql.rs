@@ -44,14 +44,21 @@ macro_rules! add_rollup {
     };
 }
 pub(crate) use {add_rollup, add_usage, rollup_columns, usage_columns};
-/// Requests, tokens and cost summed; the cost in two parts, whole dollars
-/// and the picodollars below a dollar, so neither sum passes 64 bits
-/// (`rows::totals` joins them).
+/// The cost summed in two parts, whole dollars and the picodollars below a
+/// dollar, so neither sum passes 64 bits (`rows::totals` joins them).
+macro_rules! summed_cost {
+    () => {
+        "CAST(COALESCE(SUM(cost / 1000000000000), 0) AS BIGINT),
+        CAST(COALESCE(SUM(cost % 1000000000000), 0) AS BIGINT)"
+    };
+}
+/// Requests, tokens and cost summed.
 macro_rules! summed_totals {
     () => {
-        "CAST(COALESCE(SUM(requests), 0) AS BIGINT), CAST(COALESCE(SUM(tokens), 0) AS BIGINT),
-        CAST(COALESCE(SUM(cost / 1000000000000), 0) AS BIGINT),
-        CAST(COALESCE(SUM(cost % 1000000000000), 0) AS BIGINT)"
+        concat!(
+            "CAST(COALESCE(SUM(requests), 0) AS BIGINT), CAST(COALESCE(SUM(tokens), 0) AS BIGINT), ",
+            summed_cost!()
+        )
     };
 }
 
@@ -262,10 +269,11 @@ pub const ROLLUP_ITEM: &str = concat!(
 /// A reservation holds one request.
 macro_rules! held_totals {
     () => {
-        "SELECT CAST(COUNT(*) AS BIGINT), CAST(COALESCE(SUM(tokens), 0) AS BIGINT),
-        CAST(COALESCE(SUM(cost / 1000000000000), 0) AS BIGINT),
-        CAST(COALESCE(SUM(cost % 1000000000000), 0) AS BIGINT)
-    FROM reservations"
+        concat!(
+            "SELECT CAST(COUNT(*) AS BIGINT), CAST(COALESCE(SUM(tokens), 0) AS BIGINT), ",
+            summed_cost!(),
+            " FROM reservations"
+        )
     };
 }
 pub const HELD_BY_USER: &str = concat!(
