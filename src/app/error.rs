@@ -1,8 +1,7 @@
 //! The facade's error type: what went wrong, in terms a caller can act on.
 
 use crate::domain::RejectReason;
-use crate::domain::money::MAX_STORED;
-use crate::store::StoreError;
+use crate::store::{self, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -39,10 +38,7 @@ impl From<StoreError> for AppError {
             StoreError::Conflict(what) => AppError::Conflict(what),
             StoreError::Unavailable(why) => AppError::Unavailable(why),
             StoreError::Database(why) | StoreError::Url(why) => AppError::Internal(why),
-            StoreError::TooLarge(field) => AppError::invalid(
-                field,
-                format!("is more than the ledger holds in one row (${MAX_STORED})"),
-            ),
+            StoreError::TooLarge(field) => AppError::invalid(field, store::over_a_row()),
         }
     }
 }

@@ -39,8 +39,13 @@ pub enum StoreError {
     #[error("invalid database URL: {0}")]
     Url(String),
     /// An amount over what one stored row holds; names the field.
-    #[error("{0}: is more than the ledger holds in one row (${max})", max = MAX_STORED)]
+    #[error("{0}: {why}", why = over_a_row())]
     TooLarge(String),
+}
+
+/// Why an amount was refused as `StoreError::TooLarge`, after its field.
+pub fn over_a_row() -> String {
+    format!("is more than the ledger holds in one row (${MAX_STORED})")
 }
 
 /// `amount` as its column stores it; `field` names it in the error.
