@@ -66,7 +66,7 @@ pub fn split(group: Vec<Pending>) -> (Vec<Vec<PreparedRecord>>, Replies) {
 
 /// The refusal of a batch whose cost does not fit the aggregate rows it
 /// adds to (`StoreError::TooLarge`); names its costliest record.
-pub fn too_large(batch: &[PreparedRecord]) -> BatchResult {
+fn too_large(batch: &[PreparedRecord]) -> BatchResult {
     let index = (0..batch.len())
         .max_by_key(|&i| (batch[i].record.cost_usd, std::cmp::Reverse(i)))
         .unwrap_or(0);
@@ -78,6 +78,18 @@ pub fn too_large(batch: &[PreparedRecord]) -> BatchResult {
              the most one row holds; nothing of this request was recorded"
         ),
     }])
+}
+
+/// The outcome of committing `batch` alone, after its group did not fit:
+/// its result, or its refusal when it is the batch that does not fit.
+pub fn alone(
+    batch: &[PreparedRecord],
+    outcome: StoreResult<Vec<BatchResult>>,
+) -> StoreResult<BatchResult> {
+    match outcome {
+        Err(StoreError::TooLarge(_)) => Ok(too_large(batch)),
+        other => Ok(other?.remove(0)),
+    }
 }
 
 /// Where the outcomes of a group's batches go, in the group's order.

@@ -162,10 +162,8 @@ pub async fn record(
         Err(StoreError::TooLarge(_)) => {
             let mut results = Vec::with_capacity(batches.len());
             for b in batches {
-                results.push(match record_retrying(pool, std::slice::from_ref(b)).await {
-                    Err(StoreError::TooLarge(_)) => group::too_large(b),
-                    other => other?.remove(0),
-                });
+                let alone = record_retrying(pool, std::slice::from_ref(b)).await;
+                results.push(group::alone(b, alone)?);
             }
             Ok(results)
         }

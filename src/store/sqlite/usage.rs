@@ -351,12 +351,7 @@ pub fn record(
     match record_group(conn, state, batches) {
         Err(StoreError::TooLarge(_)) => batches
             .iter()
-            .map(
-                |b| match record_group(conn, state, std::slice::from_ref(b)) {
-                    Err(StoreError::TooLarge(_)) => Ok(group::too_large(b)),
-                    other => Ok(other?.remove(0)),
-                },
-            )
+            .map(|b| group::alone(b, record_group(conn, state, std::slice::from_ref(b))))
             .collect(),
         other => other,
     }
