@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::{App, AppError, AppResult};
 use crate::domain::budget::{BudgetState, Decision, Planned, decide};
-use crate::domain::record::{MAX_NAME_LEN, check_name};
+use crate::domain::record::{MAX_KEY_LEN, MAX_NAME_LEN, check_name};
 use crate::store::{BudgetQuery, Hold};
 
 /// How long a reservation holds when nobody settles or releases it.
@@ -101,6 +101,7 @@ impl App {
 
     /// Releases a live hold; false when it was unknown, settled or expired.
     pub async fn release_reservation(&self, id: &str) -> AppResult<bool> {
+        check_name(Some(id), MAX_KEY_LEN).map_err(|m| AppError::invalid("reservation_id", m))?;
         Ok(self.store.release(id, Utc::now()).await?)
     }
 

@@ -340,6 +340,32 @@ mod tests {
     }
 
     #[test]
+    fn type_and_range_errors_are_named_together() {
+        // A wrong type does not hide the range errors of other fields; the
+        // field of the wrong type is named once.
+        let errors = field_errors(json!({
+            "service": "telepathy", "prompt_tokens": -1, "source": "s".repeat(65),
+            "occurred_at": "2099-01-01T00:00:00Z", "user": "a\u{1}", "provider": 7,
+        }));
+        assert_eq!(
+            errors,
+            vec![
+                (0, "service".to_string()),
+                (0, "provider".into()),
+                (0, "user".into()),
+                (0, "source".into()),
+                (0, "prompt_tokens".into()),
+                (0, "occurred_at".into()),
+            ]
+        );
+        let errors = field_errors(json!({}));
+        assert_eq!(
+            errors,
+            vec![(0, "service".to_string()), (0, "provider".into())]
+        );
+    }
+
+    #[test]
     fn repeated_keys_are_refused_at_any_depth() {
         assert!(matches!(
             parse_body(br#"{"service":"chat","provider":"p","service":"chat"}"#, now()),

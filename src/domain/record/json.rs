@@ -53,18 +53,16 @@ pub fn parse_body(body: &[u8], now: DateTime<Utc>) -> Result<Vec<UsageRecord>, R
             errors.push(failed(("record".into(), "must be a JSON object".into())));
             continue;
         };
-        match object.into_record() {
-            Ok(record) => {
-                errors.extend(
-                    record
-                        .validate(now)
-                        .into_iter()
-                        .map(|(field, message)| failed((field.into(), message))),
-                );
-                records.push(record);
+        let (record, mut field_errors) = object.into_record();
+        // Range rules too, so that one answer names every bad field; a
+        // field whose type was wrong is named once.
+        for (field, message) in record.validate(now) {
+            if !field_errors.iter().any(|(f, _)| f == field) {
+                field_errors.push((field.into(), message));
             }
-            Err(field_errors) => errors.extend(field_errors.into_iter().map(failed)),
         }
+        errors.extend(field_errors.into_iter().map(failed));
+        records.push(record);
     }
     if errors.is_empty() {
         Ok(records)
@@ -145,9 +143,10 @@ impl<'a> Object<'a> {
         Ok(())
     }
 
-    /// Types checked, ranges not (see `UsageRecord::validate`). Errors come
-    /// in a fixed field order, then unknown fields in key order.
-    fn into_record(self) -> Result<UsageRecord, Vec<(String, String)>> {
+    /// The record, and its type errors (ranges are `UsageRecord::validate`'s),
+    /// in a fixed field order, then unknown fields in key order. A field of
+    /// the wrong type is left at its default, which passes the range rules.
+    fn into_record(self) -> (UsageRecord, Vec<(String, String)>) {
         let Object { fields, records } = self;
         let mut errors: Vec<(String, String)> = Vec::new();
         let mut fail = |field: &str, message: &str| errors.push((field.into(), message.into()));
@@ -249,11 +248,7 @@ impl<'a> Object<'a> {
         for key in unknown {
             fail(&shown(&key), "is not a known field");
         }
-        if errors.is_empty() {
-            Ok(record)
-        } else {
-            Err(errors)
-        }
+        (record, errors)
     }
 }
 
