@@ -228,25 +228,96 @@ async fn thousands_of_bad_payloads_store_nothing(db: &TestDb) {
     assert_eq!(totals(&server.app).await.0, 1);
 }
 
-/// A body that trickles in and stops is cut off with 408, nothing stored.
+/// A body that trickles in and stops is cut off with 408 on every route
+/// that reads one, nothing stored.
 async fn a_stalled_body_times_out(db: &TestDb) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let app = db.open("UTC").await;
     let (_, secret) = app.create_token("slow", Scope::Ingest).await.unwrap();
     let server = TestServer::start(app).await;
-    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
-    let head = format!(
-        "POST /api/v1/usage HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {secret}\r\ncontent-type: application/json\r\ncontent-length: 200\r\n\r\n{{\"service\":"
-    );
-    stream.write_all(head.as_bytes()).await.unwrap();
-    let mut answer = Vec::new();
-    let _ = stream.read_to_end(&mut answer).await;
-    let answer = String::from_utf8_lossy(&answer);
-    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    let stalls: Vec<_> = ["/api/v1/usage", "/api/v1/budget/check", "/api/v1/budget/reserve"]
+        .into_iter()
+        .map(|path| {
+            let (addr, secret) = (server.addr, secret.clone());
+            tokio::spawn(async move {
+                let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+                let head = format!(
+                    "POST {path} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {secret}\r\ncontent-type: application/json\r\ncontent-length: 200\r\n\r\n{{\"service\":"
+                );
+                stream.write_all(head.as_bytes()).await.unwrap();
+                let mut answer = Vec::new();
+                let _ = stream.read_to_end(&mut answer).await;
+                (path, String::from_utf8_lossy(&answer).into_owned())
+            })
+        })
+        .collect();
+    for stall in stalls {
+        let (path, answer) = stall.await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 408"), "{path}: {answer}");
+    }
     assert_eq!(totals(&server.app).await.0, 0);
+}
+
+/// The budget routes: a repeated key, a wrong shape, a bad reservation id
+/// in the path are each a 400 naming the field; none of them holds anything.
+async fn budget_requests_are_checked_whole(db: &TestDb) {
+    let app = db.open("UTC").await;
+    let (_, secret) = app.create_token("budget", Scope::Ingest).await.unwrap();
+    let server = TestServer::start(app).await;
+    let client = reqwest::Client::new();
+    for path in ["/api/v1/budget/check", "/api/v1/budget/reserve"] {
+        for (body, field) in [
+            (r#"{"user":"carl","user":"zzz"}"#, "body"),
+            (r#"["carl"]"#, "body"),
+            (r#"{"user":"carl"} {}"#, "body"),
+            (r#"{"user":"carl","planned_tokens":-1}"#, "planned_tokens"),
+            (
+                r#"{"user":"carl","planned_cost_usd":"1e3"}"#,
+                "planned_cost_usd",
+            ),
+            (r#"{"user":"a\u0000b"}"#, "user"),
+            (r#"{"planned_tokens":1}"#, "user"),
+            (r#"{"user":"carl","colour":"red"}"#, "colour"),
+        ] {
+            let response = client
+                .post(server.url(path))
+                .bearer_auth(&secret)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 400, "{path} {body}");
+            let answer: Value = response.json().await.unwrap();
+            assert_eq!(
+                answer["errors"][0]["field"], field,
+                "{path} {body}: {answer}"
+            );
+        }
+    }
+    for id in ["a%00b", "%20padded", &"r".repeat(129)] {
+        let response = client
+            .delete(server.url(&format!("/api/v1/budget/reserve/{id}")))
+            .bearer_auth(&secret)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{id}");
+        let answer: Value = response.json().await.unwrap();
+        assert_eq!(answer["errors"][0]["field"], "reservation_id", "{answer}");
+    }
+    let unknown = client
+        .delete(server.url("/api/v1/budget/reserve/res_unknown"))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    assert!(server.app.users().await.unwrap().is_empty());
 }
 
 both_stores!(
     thousands_of_bad_payloads_store_nothing,
-    a_stalled_body_times_out
+    a_stalled_body_times_out,
+    budget_requests_are_checked_whole
 );

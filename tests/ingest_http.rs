@@ -184,6 +184,27 @@ async fn tokens_and_scopes_guard_ingest(db: &TestDb) {
     }
     assert_eq!(totals(&server.app).await.0, 2);
 
+    // The scheme's name is case-insensitive; anything else is refused.
+    for (header, expected) in [
+        (format!("bearer {ingest}"), StatusCode::OK),
+        (format!("BEARER {ingest}"), StatusCode::OK),
+        (format!("Basic {ingest}"), StatusCode::UNAUTHORIZED),
+        (ingest.clone(), StatusCode::UNAUTHORIZED),
+        ("Bearer ".to_string(), StatusCode::UNAUTHORIZED),
+    ] {
+        let mut b = body.clone();
+        b["idempotency_key"] = json!(header);
+        let response = client
+            .post(server.url("/api/v1/usage"))
+            .header("authorization", &header)
+            .json(&b)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), expected, "{header}");
+    }
+    assert_eq!(totals(&server.app).await.0, 4);
+
     let health = client.get(server.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
 }

@@ -4,10 +4,11 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{Path, State};
 use serde_json::{Map, Value, json};
 
+use super::body;
 use crate::app::{App, AppError, BudgetAnswer, BudgetRequest};
 use crate::domain::Money;
 use crate::domain::budget::Planned;
@@ -23,11 +24,7 @@ pub fn routes(r: Routes) -> Routes {
 
 /// `{user, planned_cost_usd?, planned_tokens?, configuration?}`.
 fn parse(body: &[u8]) -> Result<BudgetRequest, AppError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| AppError::invalid("body", format!("is not valid JSON: {e}")))?;
-    let Value::Object(map) = value else {
-        return Err(AppError::invalid("body", "must be a JSON object"));
-    };
+    let map = body::object(body)?;
     for key in map.keys() {
         if ![
             "user",
@@ -97,9 +94,10 @@ fn answer(a: BudgetAnswer, with_reservation: bool) -> Json<Value> {
 async fn check(
     State(app): State<Arc<App>>,
     token: Token,
-    body: Bytes,
+    body: Body,
 ) -> Result<Json<Value>, ApiError> {
     token.require_ingest()?;
+    let body = body::read(body).await?;
     Ok(answer(app.check_budget(&parse(&body)?).await?, false))
 }
 
@@ -107,9 +105,10 @@ async fn check(
 async fn reserve(
     State(app): State<Arc<App>>,
     token: Token,
-    body: Bytes,
+    body: Body,
 ) -> Result<Json<Value>, ApiError> {
     token.require_ingest()?;
+    let body = body::read(body).await?;
     Ok(answer(app.reserve_budget(&parse(&body)?).await?, true))
 }
 
