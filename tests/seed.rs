@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use chrono::Datelike;
 use llm_ledger::app::{App, Scale, SeedOptions};
-use llm_ledger::domain::{Money, Range, ServiceType, UsageRecord};
+use llm_ledger::domain::{Money, Range, Role, ServiceType, UsageRecord};
 use serde_json::Value;
 
 use common::{ServeProcess, TestDb, cli, run_ok};
@@ -209,8 +209,43 @@ async fn real_usage_is_never_touched(db: &TestDb) {
     );
 }
 
+/// `demo` resets `admin`'s password, so it refuses a ledger set up for real
+/// use, with or without usage, and leaves its admin's password working.
+async fn demo_never_takes_over_a_real_ledger(db: &TestDb) {
+    let app = db.open("UTC").await;
+    app.check_demo_ledger().await.expect("a new ledger is fine");
+    app.create_user("admin", None, Role::Admin, Some("the-real-password"))
+        .await
+        .unwrap();
+    let demo = || {
+        let out = cli(&db.url)
+            .args(["demo", "--listen", "127.0.0.1:0"])
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let stderr = demo();
+    assert!(stderr.contains("has users but no demo data"), "{stderr}");
+    let mut real = UsageRecord::new(ServiceType::Chat);
+    real.provider = Some("openai".into());
+    app.record(vec![real]).await.unwrap();
+    let stderr = demo();
+    assert!(stderr.contains("not demo data"), "{stderr}");
+    assert!(
+        app.verify_login("admin", "the-real-password")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(common::totals(&app).await.0, 1);
+}
+
 async fn replace_regenerates_demo_data_only(db: &TestDb) {
     let app = seeded(db).await;
+    app.check_demo_ledger()
+        .await
+        .expect("a demo ledger is the demo's to reuse");
     let first = common::totals(&app).await;
     let again = app.seed_usage(small(7), |_, _| {}).await;
     assert!(again.is_err(), "seeding twice without --replace is refused");
@@ -246,6 +281,7 @@ both_stores!(
     the_demo_organisation_is_complete_and_lively,
     the_same_seed_gives_the_same_data,
     real_usage_is_never_touched,
+    demo_never_takes_over_a_real_ledger,
     replace_regenerates_demo_data_only,
 );
 

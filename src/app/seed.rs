@@ -371,6 +371,25 @@ const SOURCES: &[(Option<&str>, u64)] = &[
 ];
 
 impl App {
+    /// Refuses a ledger that `demo` may not take over (it resets `admin`'s
+    /// password): one with real usage, or one with users and no usage yet
+    /// (a ledger set up for real use). A new ledger or a demo one is fine.
+    pub async fn check_demo_ledger(&self) -> AppResult<()> {
+        let refuse = |why: &str| {
+            AppError::invalid(
+                "database",
+                format!("{why}; demo only runs on a new or demo ledger (use serve for this one)"),
+            )
+        };
+        if self.store.has_real_usage().await? {
+            return Err(refuse("this ledger holds usage that is not demo data"));
+        }
+        if !self.store.has_usage().await? && !self.users().await?.is_empty() {
+            return Err(refuse("this ledger has users but no demo data"));
+        }
+        Ok(())
+    }
+
     /// Writes demo history. Refuses a ledger holding real usage, and one
     /// holding demo usage unless `replace` is set.
     pub async fn seed_usage(

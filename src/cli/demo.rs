@@ -19,6 +19,8 @@ pub struct DemoArgs {
 }
 
 pub async fn run(app: App, args: DemoArgs) -> Result<()> {
+    // The demo resets `admin`'s password: never on a ledger in real use.
+    app.check_demo_ledger().await?;
     if !app.has_usage().await? {
         super::seed::seed(
             &app,
