@@ -243,6 +243,18 @@ async fn report_prints_tables_json_and_csv(db: &TestDb) {
         .output()
         .unwrap();
     assert!(!bad.status.success());
+
+    // A reader that goes away (`report | head -0`) ends the report quietly.
+    let mut child = cli(&db.url)
+        .arg("report")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && stderr.is_empty(), "{stderr}");
 }
 
 both_stores!(

@@ -3,7 +3,7 @@
 use anyhow::Result;
 use clap::Subcommand;
 
-use super::print_table;
+use super::{emit, table};
 use crate::app::App;
 use crate::domain::{Budget, Money};
 
@@ -132,7 +132,7 @@ async fn print_budget(app: &App, username: &str, b: &Budget) -> Result<()> {
             cost(b.max_cost_per_month),
         ],
     ];
-    print_table(&["CEILING", "USED", "LIMIT"], &rows);
+    emit(&table(&["CEILING", "USED", "LIMIT"], &rows))?;
     println!("Enforced: {}", if b.enforced { "yes" } else { "no" });
     Ok(())
 }

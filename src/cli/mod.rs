@@ -117,8 +117,19 @@ fn read_stdin_line() -> Result<String> {
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
-/// Prints rows as aligned columns.
-fn print_table(header: &[&str], rows: &[Vec<String>]) {
+/// Writes a command's output. A reader that went away (`report | head`)
+/// ends it quietly: Rust ignores SIGPIPE, and `println!` would panic.
+fn emit(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+/// Rows as aligned columns, each line ended.
+fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -131,12 +142,13 @@ fn print_table(header: &[&str], rows: &[Vec<String>]) {
             .zip(&widths)
             .map(|(c, w)| format!("{c:<w$}"))
             .collect();
-        println!("{}", padded.join("  ").trim_end());
+        format!("{}\n", padded.join("  ").trim_end())
     };
-    line(header.to_vec());
+    let mut text = line(header.to_vec());
     for row in rows {
-        line(row.iter().map(String::as_str).collect());
+        text.push_str(&line(row.iter().map(String::as_str).collect()));
     }
+    text
 }
 
 #[cfg(test)]

@@ -3,7 +3,9 @@
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 
-use super::print_table;
+use std::fmt::Write;
+
+use super::{emit, table};
 use crate::app::App;
 use crate::domain::Range;
 use crate::domain::analytics::{Analytics, Breakdown};
@@ -53,25 +55,29 @@ pub struct ReportArgs {
 
 pub async fn run(app: &App, args: ReportArgs) -> Result<()> {
     let report = app.analytics(args.range.into()).await?;
-    match args.format {
-        Format::Json => println!("{}", serde_json::to_string(&report)?),
+    let text = match args.format {
+        Format::Json => serde_json::to_string(&report)? + "\n",
         Format::Csv => {
-            println!("date,cost_usd,requests,tokens");
+            let mut text = String::from("date,cost_usd,requests,tokens\n");
             for p in &report.trend {
-                println!("{},{},{},{}", p.date, p.cost_usd, p.requests, p.tokens);
+                let _ = writeln!(
+                    text,
+                    "{},{},{},{}",
+                    p.date, p.cost_usd, p.requests, p.tokens
+                );
             }
+            text
         }
-        Format::Table => print_report(&report),
-    }
-    Ok(())
+        Format::Table => table_report(&report),
+    };
+    emit(&text)
 }
 
 fn int(n: impl TryInto<i64>) -> String {
     format_count(n.try_into().unwrap_or(i64::MAX))
 }
 
-fn print_breakdown(title: &str, entries: &[Breakdown]) {
-    println!();
+fn breakdown(title: &str, entries: &[Breakdown]) -> String {
     let rows: Vec<Vec<String>> = entries
         .iter()
         .map(|e| {
@@ -83,14 +89,13 @@ fn print_breakdown(title: &str, entries: &[Breakdown]) {
             ]
         })
         .collect();
-    print_table(&[title, "COST", "REQUESTS", "TOKENS"], &rows);
+    format!("\n{}", table(&[title, "COST", "REQUESTS", "TOKENS"], &rows))
 }
 
-fn print_report(r: &Analytics) {
-    println!("{} to {} ({}, {})", r.from, r.to, r.range, r.timezone);
-    println!();
+fn table_report(r: &Analytics) -> String {
+    let mut text = format!("{} to {} ({}, {})\n\n", r.from, r.to, r.range, r.timezone);
     let k = &r.kpis;
-    print_table(
+    text += &table(
         &["COST", "REQUESTS", "TOKENS", "PROVIDERS", "MODELS"],
         &[vec![
             k.cost_usd.display_estimate(),
@@ -101,16 +106,16 @@ fn print_report(r: &Analytics) {
         ]],
     );
     if r.unpriced_requests > 0 {
-        println!(
+        let _ = writeln!(
+            text,
             "{} requests ran on models without a price; set their prices to count their cost.",
             int(r.unpriced_requests)
         );
     }
-    print_breakdown("PROVIDER", &r.by_provider);
-    print_breakdown("MODEL", &r.by_model);
-    print_breakdown("SERVICE", &r.by_service);
-    print_breakdown("SOURCE", &r.by_source);
-    println!();
+    text += &breakdown("PROVIDER", &r.by_provider);
+    text += &breakdown("MODEL", &r.by_model);
+    text += &breakdown("SERVICE", &r.by_service);
+    text += &breakdown("SOURCE", &r.by_source);
     let rows: Vec<Vec<String>> = r
         .users
         .iter()
@@ -133,7 +138,8 @@ fn print_report(r: &Analytics) {
             ]
         })
         .collect();
-    print_table(
+    text += "\n";
+    text += &table(
         &[
             "USER",
             "COST",
@@ -143,8 +149,6 @@ fn print_report(r: &Analytics) {
         ],
         &rows,
     );
-    println!();
-    println!(
-        "Costs are estimates from the configured pricing, captured at call time; translation, speech and image calls cost 0 unless their cost is reported."
-    );
+    text += "\nCosts are estimates from the configured pricing, captured at call time; translation, speech and image calls cost 0 unless their cost is reported.\n";
+    text
 }

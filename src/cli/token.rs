@@ -3,7 +3,7 @@
 use anyhow::Result;
 use clap::Subcommand;
 
-use super::print_table;
+use super::{emit, table};
 use crate::app::App;
 use crate::domain::Scope;
 
@@ -53,10 +53,10 @@ pub async fn run(app: &App, cmd: TokenCommand) -> Result<()> {
                     ]
                 })
                 .collect();
-            print_table(
+            emit(&table(
                 &["ID", "NAME", "SCOPE", "CREATED", "LAST USED", "STATUS"],
                 &rows,
-            );
+            ))?;
         }
         TokenCommand::Revoke { token } => {
             let revoked = app.revoke_token(&token).await?;

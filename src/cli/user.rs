@@ -3,7 +3,7 @@
 use anyhow::Result;
 use clap::Subcommand;
 
-use super::{print_table, read_stdin_line};
+use super::{emit, read_stdin_line, table};
 use crate::app::App;
 use crate::domain::Role;
 use crate::secrets::random_password;
@@ -87,10 +87,10 @@ pub async fn run(app: &App, cmd: UserCommand) -> Result<()> {
                     ]
                 })
                 .collect();
-            print_table(
+            emit(&table(
                 &["USERNAME", "DISPLAY NAME", "ROLE", "PASSWORD", "NOTE"],
                 &rows,
-            );
+            ))?;
         }
         UserCommand::Passwd {
             username,
