@@ -266,6 +266,47 @@ both_stores!(
     a_time_zone_mismatch_names_the_databases_zone,
 );
 
+/// Commands that fail on their arguments leave nothing behind: a bad time
+/// zone creates no database, a port in use creates no admin (and prints no
+/// password), a day count out of range seeds nothing.
+#[test]
+fn failing_commands_leave_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ledger.db");
+    let url = format!("sqlite://{}", file.display());
+    let out = cli(&url)
+        .args(["--timezone", "Mars/Base", "migrate"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(!file.exists(), "a bad time zone created the database");
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = cli(&url)
+        .args(["serve", "--listen", &addr])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot listen"),
+        "{out:?}"
+    );
+    assert!(out.stdout.is_empty(), "{out:?}");
+    let users = run_ok(cli(&url).args(["user", "list"]));
+    assert!(!users.contains("admin"), "{users}");
+
+    for days in ["0", "3651"] {
+        let out = cli(&url)
+            .args(["seed-usage", "--days", days])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "--days {days}");
+    }
+    let users = run_ok(cli(&url).args(["user", "list"]));
+    assert!(!users.contains("anna"), "{users}");
+}
+
 #[test]
 fn every_argument_is_documented_in_help() {
     for args in [

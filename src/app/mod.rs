@@ -57,12 +57,13 @@ impl App {
     /// takes `timezone` (default: the system's); an existing one keeps its own,
     /// and naming a different one is an error.
     pub async fn open(url: &str, timezone: Option<&str>) -> AppResult<App> {
-        let store = store::connect(url).await?;
-        store.migrate().await?;
+        // Checked first: a bad zone must not leave a new database behind.
         let requested = timezone
             .map(parse_timezone)
             .transpose()
             .map_err(|m| AppError::invalid("timezone", m))?;
+        let store = store::connect(url).await?;
+        store.migrate().await?;
         let zone = match (store.timezone().await?, requested) {
             (Some(stored), Some(requested)) if !same_zone(&stored, requested.name()) => {
                 return Err(AppError::invalid(

@@ -21,6 +21,7 @@ pub struct DemoArgs {
 pub async fn run(app: App, args: DemoArgs) -> Result<()> {
     // The demo resets `admin`'s password: never on a ledger in real use.
     app.check_demo_ledger().await?;
+    let listener = super::serve::listen(args.listen).await?;
     if !app.has_usage().await? {
         super::seed::seed(
             &app,
@@ -47,5 +48,5 @@ pub async fn run(app: App, args: DemoArgs) -> Result<()> {
         Err(e) => return Err(e.into()),
     }
     println!("Sign in as admin with the password {password}");
-    super::serve::serve(app, args.listen).await
+    super::serve::serve(app, listener).await
 }

@@ -17,8 +17,8 @@ pub enum ScaleArg {
 
 #[derive(Debug, Args)]
 pub struct SeedArgs {
-    /// Days of history ending today (default: 90; 365 with --scale large).
-    #[arg(long)]
+    /// Days of history ending today, 1 to 3650 (default: 90; 365 with --scale large).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub days: Option<u32>,
     /// Seed of the generator: the same seed gives the same data.
     #[arg(long, default_value_t = 42)]

@@ -1,8 +1,10 @@
 //! `llm-ledger serve`.
 
 use std::net::SocketAddr;
+
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::net::TcpListener;
 
 use anyhow::{Context, Result};
 use clap::Args;
@@ -22,6 +24,9 @@ pub struct ServeArgs {
 
 pub async fn run(mut app: App, args: ServeArgs) -> Result<()> {
     app.set_reservation_ttl(Duration::from_secs(args.reservation_ttl.max(1)));
+    // Bound first: a port in use must not create the admin and print a
+    // password nobody can use yet.
+    let listener = listen(args.listen).await?;
     if let Some(password) = app.ensure_initial_admin().await? {
         println!(
             "Created the administrator \"admin\" with this one-time password (shown only now):"
@@ -29,16 +34,19 @@ pub async fn run(mut app: App, args: ServeArgs) -> Result<()> {
         println!("{password}");
         println!("Change it with: llm-ledger user passwd admin");
     }
-    serve(app, args.listen).await
+    serve(app, listener).await
+}
+
+pub async fn listen(addr: SocketAddr) -> Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))
 }
 
 /// Serves the ledger until SIGINT or SIGTERM.
-pub async fn serve(app: App, listen: SocketAddr) -> Result<()> {
+pub async fn serve(app: App, listener: TcpListener) -> Result<()> {
     let app = Arc::new(app);
     tokio::spawn(prune_expired(app.clone()));
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     println!(
         "llm-ledger is serving http://{addr} ({} database, time zone {})",
