@@ -238,6 +238,33 @@ async fn forms_without_their_csrf_token_change_nothing(db: &TestDb) {
             .all(|m| m.item.identifier != "bad-model")
     );
 
+    // The edit form of a record that does not exist creates nothing.
+    let ghost = [
+        ("csrf", csrf.as_str()),
+        ("name", "Ghost"),
+        ("provider", "openai-prod"),
+        ("model_id", "ghost"),
+        ("input_price", "1"),
+        ("output_price", "1"),
+    ];
+    let response = http
+        .post(server.url("/models/ghost"))
+        .header(COOKIE, &admin)
+        .form(&ghost)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert!(
+        server
+            .app
+            .models()
+            .await
+            .unwrap()
+            .iter()
+            .all(|m| m.item.identifier != "ghost")
+    );
+
     // Signing out ends the session.
     let response = http
         .post(server.url("/logout"))

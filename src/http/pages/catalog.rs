@@ -148,11 +148,7 @@ async fn edit_page<K: Kind>(
 ) -> PageResult {
     let rows = K::rows(app).await?;
     let Some((_, _, values)) = rows.into_iter().find(|(i, _, _)| i == id) else {
-        return Err(AppError::NotFound(format!(
-            "{} {id:?}",
-            K::TITLE.trim_end_matches('s').to_lowercase()
-        ))
-        .into());
+        return Err(not_found::<K>(id).into());
     };
     let choices = choices(app).await?;
     let page = EditPage {
@@ -163,6 +159,13 @@ async fn edit_page<K: Kind>(
         forms: vec![edit_form.unwrap_or_else(|| form::<K>(admin, &choices, Some(id), &values))],
     };
     Ok(render(status, &page))
+}
+
+fn not_found<K: Kind>(id: &str) -> AppError {
+    AppError::NotFound(format!(
+        "{} {id:?}",
+        K::TITLE.trim_end_matches('s').to_lowercase()
+    ))
 }
 
 async fn edit<K: Kind>(
@@ -215,6 +218,10 @@ async fn update<K: Kind>(
     PostForm(mut values): PostForm<Values>,
 ) -> PageResult {
     admin.check_csrf(&values)?;
+    // Editing does not create: that is the list page's form.
+    if !K::rows(&app).await?.iter().any(|(i, _, _)| *i == id) {
+        return Err(not_found::<K>(&id).into());
+    }
     // The identifier is the record's name: it comes from the path.
     values.insert("identifier".into(), id.clone());
     match save::<K>(&app, &values).await {
