@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 
 use super::error::ApiError;
 use crate::app::App;
-use crate::domain::{ApiToken, Role};
+use crate::domain::{ApiToken, Role, Scope};
 
 /// The active API token a request presented.
 pub struct Token(pub ApiToken);
@@ -82,6 +82,26 @@ impl FromRequestParts<Arc<App>> for Reader {
         } else {
             Err(ApiError::Forbidden(
                 "this token's scope may not read (needs read or admin)",
+            ))
+        }
+    }
+}
+
+/// Who may change things through the API: a token with the `admin` scope.
+/// (Sessions change things through the web UI's forms, which carry a CSRF
+/// token; the API takes no cookies for writes.)
+pub struct Manager;
+
+impl FromRequestParts<Arc<App>> for Manager {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Manager, ApiError> {
+        let Token(token) = Token::from_request_parts(parts, app).await?;
+        if token.scope == Scope::Admin {
+            Ok(Manager)
+        } else {
+            Err(ApiError::Forbidden(
+                "this token's scope may not change the catalog (needs admin)",
             ))
         }
     }

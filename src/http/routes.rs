@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::handler::Handler;
-use axum::routing::{MethodRouter, delete, get, post};
+use axum::routing::{MethodRouter, delete, get, post, put};
 
 use crate::app::App;
 
@@ -21,6 +21,8 @@ pub enum Access {
     Read,
     /// An administrator's session; forms also need the session's CSRF token.
     Admin,
+    /// A token with the `admin` scope: changes made through the API.
+    Manage,
 }
 
 /// One row of the table.
@@ -69,6 +71,14 @@ impl Routes {
         T: 'static,
     {
         self.add("POST", path, access, post(handler))
+    }
+
+    pub fn put<H, T>(self, path: &str, access: Access, handler: H) -> Routes
+    where
+        H: Handler<T, Arc<App>>,
+        T: 'static,
+    {
+        self.add("PUT", path, access, put(handler))
     }
 
     pub fn delete<H, T>(self, path: &str, access: Access, handler: H) -> Routes
