@@ -68,6 +68,26 @@ async fn users_tokens_and_budgets_from_the_command_line(db: &TestDb) {
         "{list}"
     );
     run_ok(cli(&db.url).args(["user", "set-role", "anna", "member"]));
+    run_ok(cli(&db.url).args([
+        "user",
+        "set",
+        "anna",
+        "--display-name",
+        "Anna B.",
+        "--active",
+        "false",
+    ]));
+    assert!(
+        run_ok(cli(&db.url).args(["user", "list"]))
+            .lines()
+            .any(|l| l.starts_with("anna") && l.contains("Anna B.") && l.contains("inactive"))
+    );
+    run_ok(cli(&db.url).args(["user", "set", "anna", "--active", "true"]));
+    let missing = cli(&db.url)
+        .args(["user", "set", "nobody", "--active", "false"])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
     assert!(
         run_ok(cli(&db.url).args(["user", "list"]))
             .lines()

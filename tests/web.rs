@@ -393,7 +393,79 @@ async fn app_admin(server: &TestServer) {
         .unwrap();
 }
 
+/// The profile form: a new display name shows everywhere; a deactivated
+/// administrator's session stops working and it cannot sign in again; no
+/// one deactivates themselves.
+async fn deactivated_users_lose_their_sessions(db: &TestDb) {
+    let app = setup(db).await;
+    app.create_user("ops", None, Role::Admin, Some("ops-password"))
+        .await
+        .unwrap();
+    let server = TestServer::start(app).await;
+    let root = sign_in(&server, "root", "admin-password").await.1.unwrap();
+    let ops = sign_in(&server, "ops", "ops-password").await.1.unwrap();
+    assert_eq!(
+        get(&server, "/analytics", Some(&ops)).await.0,
+        StatusCode::OK
+    );
+    let (_, _, html) = get(&server, "/users/ops", Some(&root)).await;
+    assert!(html.contains("/users/ops/profile"), "{html}");
+    let csrf = csrf_of(&html);
+    let post = |path: &'static str, form: Vec<(&'static str, String)>| {
+        let (server, root) = (&server, &root);
+        async move {
+            client()
+                .post(server.url(path))
+                .header(COOKIE, root)
+                .form(&form)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let status = post(
+        "/users/ops/profile",
+        vec![("csrf", csrf.clone()), ("display_name", "Ops Team".into())],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, location, _) = get(&server, "/analytics", Some(&ops)).await;
+    assert_eq!(location, "/login", "the session of an inactive user ends");
+    assert_eq!(
+        sign_in(&server, "ops", "ops-password").await.1,
+        None,
+        "an inactive user cannot sign in"
+    );
+    let (_, _, users) = get(&server, "/users", Some(&root)).await;
+    assert!(
+        users.contains("Ops Team") && users.contains("inactive"),
+        "{users}"
+    );
+
+    let status = post(
+        "/users/root/profile",
+        vec![("csrf", csrf.clone()), ("display_name", "Root".into())],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let status = post(
+        "/users/ops/profile",
+        vec![
+            ("csrf", csrf.clone()),
+            ("display_name", "x".repeat(129)),
+            ("active", "true".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let root_user = server.app.users().await.unwrap();
+    assert!(root_user.iter().any(|u| u.username == "root" && u.active));
+    assert!(root_user.iter().any(|u| u.username == "ops" && !u.active));
+}
+
 both_stores!(
+    deactivated_users_lose_their_sessions,
     sign_in_is_throttled_per_account,
     every_page_answers_admins_members_and_strangers,
     forms_without_their_csrf_token_change_nothing,

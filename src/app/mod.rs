@@ -169,6 +169,15 @@ impl App {
         Ok(self.store.users().await?)
     }
 
+    /// One user, or NotFound.
+    pub async fn user(&self, username: &str) -> AppResult<User> {
+        self.users()
+            .await?
+            .into_iter()
+            .find(|u| u.username == username)
+            .ok_or_else(|| AppError::NotFound(format!("user {username:?}")))
+    }
+
     pub async fn create_user(
         &self,
         username: &str,
@@ -201,6 +210,22 @@ impl App {
 
     pub async fn set_role(&self, username: &str, role: Role) -> AppResult<()> {
         Ok(self.store.set_role(username, role).await?)
+    }
+
+    /// Sets the display name and whether the user may sign in; an inactive
+    /// user's usage is still recorded and its sessions stop working.
+    pub async fn set_profile(
+        &self,
+        username: &str,
+        display_name: &str,
+        active: bool,
+    ) -> AppResult<()> {
+        crate::domain::catalog::check_identifier("display_name", display_name)
+            .map_err(|(f, m)| AppError::invalid(f, m))?;
+        Ok(self
+            .store
+            .set_profile(username, display_name, active)
+            .await?)
     }
 
     /// On a ledger without any administrator, creates `admin` with a random

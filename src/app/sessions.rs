@@ -134,12 +134,14 @@ impl App {
         Ok(LoginOutcome::Admin { secret, session })
     }
 
-    /// The live session a cookie secret belongs to.
+    /// The live session a cookie secret belongs to. A deactivated user's
+    /// sessions end with the deactivation.
     pub async fn session(&self, secret: &str) -> AppResult<Option<Session>> {
-        Ok(self
+        let session = self
             .store
             .session(&secrets::token_hash(secret), Utc::now())
-            .await?)
+            .await?;
+        Ok(session.filter(|s| s.user.active))
     }
 
     pub async fn logout(&self, secret: &str) -> AppResult<()> {

@@ -1,4 +1,4 @@
-//! `llm-ledger user add|list|passwd|set-role`.
+//! `llm-ledger user add|list|passwd|set|set-role`.
 
 use anyhow::Result;
 use clap::Subcommand;
@@ -35,6 +35,18 @@ pub enum UserCommand {
         /// Read the password from the first line of standard input.
         #[arg(long)]
         password_stdin: bool,
+    },
+    /// Change a user's display name, or whether the user is active (an
+    /// inactive user cannot sign in; usage naming it is still recorded).
+    Set {
+        /// The user to change.
+        username: String,
+        /// Name shown in the dashboard.
+        #[arg(long)]
+        display_name: Option<String>,
+        /// true or false.
+        #[arg(long)]
+        active: Option<bool>,
     },
     /// Change a user's role.
     SetRole {
@@ -83,7 +95,12 @@ pub async fn run(app: &App, cmd: UserCommand) -> Result<()> {
                         u.display_name,
                         u.role.to_string(),
                         if u.has_password { "yes" } else { "no" }.into(),
-                        if u.discovered { "discovered" } else { "" }.into(),
+                        match (u.active, u.discovered) {
+                            (false, _) => "inactive",
+                            (true, true) => "discovered",
+                            (true, false) => "",
+                        }
+                        .into(),
                     ]
                 })
                 .collect();
@@ -107,6 +124,18 @@ pub async fn run(app: &App, cmd: UserCommand) -> Result<()> {
                 println!("New password (shown only now):");
                 println!("{password}");
             }
+        }
+        UserCommand::Set {
+            username,
+            display_name,
+            active,
+        } => {
+            let user = app.user(&username).await?;
+            let display_name = display_name.unwrap_or(user.display_name);
+            let active = active.unwrap_or(user.active);
+            app.set_profile(&username, &display_name, active).await?;
+            let state = if active { "active" } else { "inactive" };
+            println!("{username:?} is {display_name:?}, {state}.");
         }
         UserCommand::SetRole { username, role } => {
             app.set_role(&username, role).await?;

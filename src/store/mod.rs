@@ -283,6 +283,13 @@ pub trait Store: Send + Sync + 'static {
     async fn create_user(&self, user: &NewUser) -> StoreResult<()>;
     async fn set_password(&self, username: &str, password_hash: &str) -> StoreResult<()>;
     async fn set_role(&self, username: &str, role: Role) -> StoreResult<()>;
+    /// The display name and whether the user is active (may sign in).
+    async fn set_profile(
+        &self,
+        username: &str,
+        display_name: &str,
+        active: bool,
+    ) -> StoreResult<()>;
     async fn budget(&self, username: &str) -> StoreResult<Option<Budget>>;
     async fn set_budget(&self, username: &str, budget: &Budget) -> StoreResult<()>;
 

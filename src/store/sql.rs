@@ -120,6 +120,7 @@ pub const INSERT_USER: &str =
     VALUES ($1, $2, $3, $4, $5)";
 pub const SET_PASSWORD: &str = "UPDATE users SET password_hash = $1 WHERE username = $2";
 pub const SET_ROLE: &str = "UPDATE users SET role = $1 WHERE username = $2";
+pub const SET_PROFILE: &str = "UPDATE users SET display_name = $1, active = $2 WHERE username = $3";
 
 pub const BUDGET: &str = "SELECT b.max_requests_per_day, b.max_tokens_per_day, b.max_cost_per_day,
         b.max_requests_per_month, b.max_tokens_per_month, b.max_cost_per_month, b.enforced

@@ -86,7 +86,7 @@ impl FromRequestParts<Arc<App>> for Admin {
         let Some((session, secret)) = session_of(app, &parts.headers).await? else {
             return Err(PageError::SignIn);
         };
-        if session.user.role != Role::Admin || !session.user.active {
+        if session.user.role != Role::Admin {
             return Err(PageError::Forbidden(
                 "Only administrators can use the web UI. Your account is a member account.".into(),
             ));

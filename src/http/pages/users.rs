@@ -11,7 +11,7 @@ use super::session::Admin;
 use super::view::{Cell, EditPage, Field, Form, ListPage, PageResult, Values, render, text, whole};
 use crate::app::{App, AppError, AppResult};
 use crate::domain::money::format_count;
-use crate::domain::{Budget, Money, Role};
+use crate::domain::{Budget, Money, Role, User};
 use crate::http::routes::{Access, Routes};
 
 pub fn routes(r: Routes) -> Routes {
@@ -21,6 +21,7 @@ pub fn routes(r: Routes) -> Routes {
         .post("/users/{username}/role", Access::Admin, set_role)
         .post("/users/{username}/password", Access::Admin, set_password)
         .post("/users/{username}/budget", Access::Admin, set_budget)
+        .post("/users/{username}/profile", Access::Admin, set_profile)
 }
 
 fn roles() -> Vec<(String, String)> {
@@ -71,7 +72,11 @@ async fn list_page(app: &App, admin: &Admin, form: Option<Form>, status: StatusC
                 &u.display_name,
                 format!("/users/{}", urlencode(&u.username)),
             )
-            .badge(u.discovered.then_some("discovered")),
+            .badge(match (u.active, u.discovered) {
+                (false, _) => Some("inactive"),
+                (true, true) => Some("discovered"),
+                (true, false) => None,
+            }),
             Cell::text(&u.username),
             Cell::text(u.role.as_str()),
             Cell::text(if u.has_password { "set" } else { "" }),
@@ -192,8 +197,8 @@ fn budget_values(b: &Budget) -> Values {
     .collect()
 }
 
-fn user_forms(admin: &Admin, username: &str, role: Role, budget: &Budget) -> Vec<Form> {
-    let base = format!("/users/{}", urlencode(username));
+fn user_forms(admin: &Admin, user: &User, budget: &Budget) -> Vec<Form> {
+    let base = format!("/users/{}", urlencode(&user.username));
     let b = budget_values(budget);
     let value = |k: &str| b.get(k).cloned().unwrap_or_default();
     vec![
@@ -256,7 +261,7 @@ fn user_forms(admin: &Admin, username: &str, role: Role, budget: &Budget) -> Vec
             action: format!("{base}/role"),
             submit: "Save role",
             csrf: admin.csrf(),
-            fields: vec![Field::new("role", "Role", "select", role.as_str()).options(roles())],
+            fields: vec![Field::new("role", "Role", "select", user.role.as_str()).options(roles())],
             error: None,
         },
         Form {
@@ -271,6 +276,19 @@ fn user_forms(admin: &Admin, username: &str, role: Role, budget: &Budget) -> Vec
             ],
             error: None,
         },
+        Form {
+            id: "profile",
+            title: "Profile",
+            action: format!("{base}/profile"),
+            submit: "Save profile",
+            csrf: admin.csrf(),
+            fields: vec![
+                Field::new("display_name", "Display name", "text", &user.display_name),
+                Field::new("active", "Active", "checkbox", user.active.to_string())
+                    .hint("An inactive user cannot sign in; usage naming it is still recorded"),
+            ],
+            error: None,
+        },
     ]
 }
 
@@ -280,19 +298,12 @@ async fn edit_page(
     username: &str,
     failed: Option<(usize, Values, AppError)>,
 ) -> PageResult {
-    let Some(user) = app
-        .users()
-        .await?
-        .into_iter()
-        .find(|u| u.username == username)
-    else {
-        return Err(AppError::NotFound(format!("user {username:?}")).into());
-    };
+    let user = app.user(username).await?;
     let budget = app.budget(username).await?.unwrap_or(Budget {
         enforced: true,
         ..Budget::default()
     });
-    let mut forms = user_forms(admin, username, user.role, &budget);
+    let mut forms = user_forms(admin, &user, &budget);
     let status = if let Some((i, values, e)) = failed {
         let form = forms.remove(i).refill(&values).with_error(&e);
         forms.insert(i, form);
@@ -400,4 +411,24 @@ async fn set_password(
         )
         .await;
     after(&app, &admin, &username, 2, v, result).await
+}
+
+async fn set_profile(
+    State(app): State<Arc<App>>,
+    admin: Admin,
+    Path(username): Path<String>,
+    PostForm(v): PostForm<Values>,
+) -> PageResult {
+    admin.check_csrf(&v)?;
+    let active = v.get("active").is_some_and(|a| a == "true");
+    let result = if !active && username == admin.session.user.username {
+        Err(AppError::invalid(
+            "active",
+            "you cannot deactivate yourself",
+        ))
+    } else {
+        app.set_profile(&username, &text(&v, "display_name"), active)
+            .await
+    };
+    after(&app, &admin, &username, 3, v, result).await
 }

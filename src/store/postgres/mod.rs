@@ -398,6 +398,19 @@ impl Store for PgStore {
         self.update(q, || format!("user {username:?}")).await
     }
 
+    async fn set_profile(
+        &self,
+        username: &str,
+        display_name: &str,
+        active: bool,
+    ) -> StoreResult<()> {
+        let q = sqlx::query(sql::SET_PROFILE)
+            .bind(display_name)
+            .bind(active)
+            .bind(username);
+        self.update(q, || format!("user {username:?}")).await
+    }
+
     async fn budget(&self, username: &str) -> StoreResult<Option<Budget>> {
         let id = self.id_of(sql::USER_ID, username, "user").await?;
         self.opt(sqlx::query(sql::BUDGET).bind(id), rows::budget)

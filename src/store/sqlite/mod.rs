@@ -437,6 +437,20 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn set_profile(
+        &self,
+        username: &str,
+        display_name: &str,
+        active: bool,
+    ) -> StoreResult<()> {
+        let (username, display_name) = (username.to_string(), display_name.to_string());
+        self.write(move |conn| {
+            let n = conn.execute(sql::SET_PROFILE, params![display_name, active, username])?;
+            changed(n as u64, || format!("user {username:?}"))
+        })
+        .await
+    }
+
     async fn budget(&self, username: &str) -> StoreResult<Option<Budget>> {
         let username = username.to_string();
         self.read(move |conn| {
