@@ -98,6 +98,7 @@ async fn every_page_answers_admins_members_and_strangers(db: &TestDb) {
         "no script is allowed at all: {csp}"
     );
     assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["cache-control"], "no-store");
     assert_eq!(headers["referrer-policy"], "same-origin");
     assert_eq!(headers["x-frame-options"], "DENY");
     let base = format!("http://{}", server.addr);

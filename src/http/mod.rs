@@ -58,6 +58,11 @@ async fn security_headers(mut response: Response) -> Response {
     ] {
         headers.insert(name, HeaderValue::from_static(value));
     }
+    // Spend figures, forms and a new token's secret are not for any cache;
+    // only the stylesheet says otherwise.
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     response
 }
 
