@@ -67,6 +67,17 @@ async fn users_tokens_and_budgets_from_the_command_line(db: &TestDb) {
             .any(|l| l.starts_with("anna") && l.contains("Anna A.") && l.contains("admin")),
         "{list}"
     );
+    // The last active administrator is kept.
+    for args in [
+        vec!["user", "set-role", "anna", "member"],
+        vec!["user", "set", "anna", "--active", "false"],
+    ] {
+        let out = cli(&db.url).args(&args).output().unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("no active administrator"), "{stderr}");
+    }
+    run_ok(cli(&db.url).args(["user", "add", "ops", "--admin"]));
     run_ok(cli(&db.url).args(["user", "set-role", "anna", "member"]));
     run_ok(cli(&db.url).args([
         "user",
