@@ -118,6 +118,16 @@ async fn users_tokens_and_budgets_from_the_command_line(db: &TestDb) {
     );
     run_ok(cli(&db.url).args(["token", "revoke", "ci"]));
     assert!(run_ok(cli(&db.url).args(["token", "list"])).contains("revoked"));
+    // Revoking again says so; a name that looks like an id still works.
+    let again = cli(&db.url)
+        .args(["token", "revoke", "1"])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("revoked already"));
+    run_ok(cli(&db.url).args(["token", "create", "777", "--scope", "read"]));
+    let out = run_ok(cli(&db.url).args(["token", "revoke", "777"]));
+    assert!(out.contains("\"777\""), "{out}");
     let bad = cli(&db.url)
         .args(["token", "create", "x", "--scope", "root"])
         .output()

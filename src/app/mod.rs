@@ -331,15 +331,25 @@ impl App {
     /// Revokes a token named by id or, when unambiguous, by name.
     pub async fn revoke_token(&self, id_or_name: &str) -> AppResult<ApiToken> {
         let tokens = self.store.tokens().await?;
-        let matches: Vec<&ApiToken> = match id_or_name.parse::<i64>() {
-            Ok(id) => tokens.iter().filter(|t| t.id == id).collect(),
-            Err(_) => tokens
+        // An id first; a name that looks like a number still works when no
+        // token has that id.
+        let by_id = id_or_name
+            .parse::<i64>()
+            .ok()
+            .and_then(|id| tokens.iter().find(|t| t.id == id));
+        let matches: Vec<&ApiToken> = match by_id {
+            Some(token) => vec![token],
+            None => tokens
                 .iter()
                 .filter(|t| t.name == id_or_name && !t.revoked)
                 .collect(),
         };
         match matches.as_slice() {
             [] => Err(AppError::NotFound(format!("token {id_or_name:?}"))),
+            [token] if token.revoked => Err(AppError::invalid(
+                "token",
+                format!("token {} ({:?}) is revoked already", token.id, token.name),
+            )),
             [token] => {
                 self.store.revoke_token(token.id).await?;
                 self.tokens.lock().map_err(|_| poisoned())?.clear();
