@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use llm_ledger::app::{App, BudgetRequest, CatalogFile};
+use llm_ledger::app::{App, AppError, BudgetRequest, CatalogFile};
 use llm_ledger::domain::budget::{Limit, Planned};
-use llm_ledger::domain::{Budget, Money, Role, Scope, ServiceType, UsageRecord};
+use llm_ledger::domain::{Budget, Money, RejectReason, Role, Scope, ServiceType, UsageRecord};
 use serde_json::{Value, json};
 
 use common::{ServeProcess, TestDb, TestServer, cli, run_ok, totals, with_catalog};
@@ -303,8 +303,29 @@ async fn holds_count_until_settled_released_or_expired(db: &TestDb) {
         1
     );
 
-    // Settled: the actual usage replaces the hold, in the same transaction.
+    // Another user's usage cannot settle it: that would free ann's budget.
     let (id, _) = second.reservation.unwrap();
+    let mut someone_else = call("bob", 1, "0");
+    someone_else.reservation_id = Some(id.clone());
+    match app.record(vec![someone_else]).await {
+        Err(AppError::Rejected(RejectReason::Invalid(errors))) => {
+            assert_eq!(errors[0].field, "reservation_id");
+            assert!(errors[0].message.contains("\"ann\""), "{errors:?}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(
+        app.check_budget(&ask("ann", 0, "0"))
+            .await
+            .unwrap()
+            .usage
+            .day
+            .requests,
+        1,
+        "the hold still counts"
+    );
+
+    // Settled: the actual usage replaces the hold, in the same transaction.
     let mut settled = call("ann", 500, "0.20");
     settled.reservation_id = Some(id.clone());
     app.record(vec![settled]).await.unwrap();

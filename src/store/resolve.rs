@@ -460,10 +460,12 @@ pub fn reservation_ids(batches: &[Vec<PreparedRecord>]) -> BTreeSet<String> {
         .collect()
 }
 
-/// Refuses the batches that name a reservation the ledger never issued.
+/// Refuses the batches that name a reservation the ledger never issued, or
+/// one held for another user (settling it would free that user's budget).
+/// `known`: the reservations that exist, by id, with their user's name.
 pub fn reservation_refusals(
     batches: &[Vec<PreparedRecord>],
-    known: &HashSet<String>,
+    known: &HashMap<String, String>,
 ) -> Vec<Option<Vec<FieldError>>> {
     batches
         .iter()
@@ -471,16 +473,22 @@ pub fn reservation_refusals(
             let errors: Vec<FieldError> = batch
                 .iter()
                 .enumerate()
-                .filter(|(_, p)| {
-                    p.record
-                        .reservation_id
-                        .as_ref()
-                        .is_some_and(|id| !known.contains(id))
-                })
-                .map(|(index, _)| FieldError {
-                    index,
-                    field: "reservation_id".into(),
-                    message: "is not a reservation of this ledger".into(),
+                .filter_map(|(index, p)| {
+                    let id = p.record.reservation_id.as_ref()?;
+                    let message = match known.get(id) {
+                        None => "is not a reservation of this ledger".to_string(),
+                        Some(owner) if p.record.user.as_ref() != Some(owner) => {
+                            format!(
+                                "is a reservation of the user {owner:?}, not of this record's user"
+                            )
+                        }
+                        Some(_) => return None,
+                    };
+                    Some(FieldError {
+                        index,
+                        field: "reservation_id".into(),
+                        message,
+                    })
                 })
                 .collect();
             (!errors.is_empty()).then_some(errors)

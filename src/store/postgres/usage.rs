@@ -122,9 +122,12 @@ async fn register(tx: &mut Tx, found: &resolve::Discoveries) -> StoreResult<()> 
 /// Takes the budget locks of the users and configurations whose reservations
 /// a group settles (the same locks `reserve` takes, in the same order), so a
 /// hold turns into usage without a reservation seeing neither or both.
-/// Returns the ids of the reservations that exist.
-async fn lock_reservations(tx: &mut Tx, ids: &BTreeSet<String>) -> StoreResult<HashSet<String>> {
-    let mut known = HashSet::new();
+/// Returns the reservations that exist, by id, with their user's name.
+async fn lock_reservations(
+    tx: &mut Tx,
+    ids: &BTreeSet<String>,
+) -> StoreResult<HashMap<String, String>> {
+    let mut known = HashMap::new();
     let mut users = BTreeSet::new();
     let mut configurations = BTreeSet::new();
     for id in ids {
@@ -133,7 +136,7 @@ async fn lock_reservations(tx: &mut Tx, ids: &BTreeSet<String>) -> StoreResult<H
             .fetch_optional(&mut **tx)
             .await?;
         if let Some(row) = row {
-            known.insert(id.clone());
+            known.insert(id.clone(), row.text(2)?);
             users.insert(row.int(0)?);
             configurations.insert(row.int(1)?);
         }

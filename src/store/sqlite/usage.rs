@@ -382,10 +382,10 @@ fn record_in_transaction(
     // leaves it unread, so a rolled-back key is never taken for a logged one.
     let mut logged = state.take_logged(&tx)?;
     let names = Names::of(batches);
-    let mut known = HashSet::new();
+    let mut known = HashMap::new();
     for id in resolve::reservation_ids(batches) {
-        if query_opt(&tx, sql::RESERVATION_OWNERS, [&id], |r| r.int(0))?.is_some() {
-            known.insert(id);
+        if let Some(user) = query_opt(&tx, sql::RESERVATION_OWNERS, [&id], |r| r.text(2))? {
+            known.insert(id, user);
         }
     }
     let earlier = resolve::reservation_refusals(batches, &known);
