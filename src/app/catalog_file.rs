@@ -147,6 +147,44 @@ fn name(field: String, value: &str) -> AppResult<()> {
     check_identifier("", value).map_err(|(_, m)| AppError::invalid(field, m))
 }
 
+/// A record's identifier: for a new record a slug (SPEC §2), lower-case
+/// letters, digits, `-`, `_`, `.` and `:` (Ollama's `llama3.1:8b`),
+/// starting with a letter or digit, so that it reads well in links and files. A stored one, such as a name
+/// discovered from usage, stays editable as it is.
+fn identifier(field: String, value: &str, stored: &[String]) -> AppResult<()> {
+    name(field.clone(), value)?;
+    if stored.iter().any(|s| s == value) || is_slug(value, ".-_:") {
+        Ok(())
+    } else {
+        Err(AppError::invalid(
+            field,
+            "must be a slug: lower-case letters, digits, '-', '_', '.' and ':', starting with a letter or digit",
+        ))
+    }
+}
+
+/// The vendor adapter: a lower-case word such as `openai` (upper case is
+/// taken as lower case).
+fn adapter_type(field: String, value: &str) -> AppResult<()> {
+    name(field.clone(), value)?;
+    if is_slug(&value.to_lowercase(), "-_") {
+        Ok(())
+    } else {
+        Err(AppError::invalid(
+            field,
+            "must be a lower-case word such as openai or google-vertex (letters, digits, '-', '_')",
+        ))
+    }
+}
+
+fn is_slug(value: &str, punctuation: &str) -> bool {
+    let mut chars = value.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || punctuation.contains(c))
+}
+
 fn unique<'a>(kind: &str, ids: impl Iterator<Item = &'a String>) -> AppResult<()> {
     let mut seen = HashSet::new();
     for id in ids {
@@ -172,9 +210,13 @@ impl CatalogFile {
         unique("task", self.tasks.iter().map(|t| &t.identifier))?;
         let mut providers = Vec::new();
         for (i, p) in self.providers.iter().enumerate() {
-            name(format!("provider[{i}].identifier"), &p.identifier)?;
+            identifier(
+                format!("provider[{i}].identifier"),
+                &p.identifier,
+                &known.providers,
+            )?;
             name(format!("provider[{i}].name"), &p.name)?;
-            name(format!("provider[{i}].adapter_type"), &p.adapter_type)?;
+            adapter_type(format!("provider[{i}].adapter_type"), &p.adapter_type)?;
             providers.push(Provider {
                 identifier: p.identifier.clone(),
                 name: p.name.clone(),
@@ -190,7 +232,11 @@ impl CatalogFile {
             .collect();
         let mut models = Vec::new();
         for (i, m) in self.models.iter().enumerate() {
-            name(format!("model[{i}].identifier"), &m.identifier)?;
+            identifier(
+                format!("model[{i}].identifier"),
+                &m.identifier,
+                &known.models,
+            )?;
             name(format!("model[{i}].name"), &m.name)?;
             name(format!("model[{i}].model_id"), &m.model_id)?;
             if !provider_ids.contains(m.provider.as_str()) {
@@ -226,7 +272,11 @@ impl CatalogFile {
             .collect();
         let mut configurations = Vec::new();
         for (i, c) in self.configurations.iter().enumerate() {
-            name(format!("configuration[{i}].identifier"), &c.identifier)?;
+            identifier(
+                format!("configuration[{i}].identifier"),
+                &c.identifier,
+                &known.configurations,
+            )?;
             name(format!("configuration[{i}].name"), &c.name)?;
             if let Some(m) = &c.model
                 && !model_ids.contains(m.as_str())
@@ -275,7 +325,7 @@ impl CatalogFile {
             .collect();
         let mut tasks = Vec::new();
         for (i, t) in self.tasks.iter().enumerate() {
-            name(format!("task[{i}].identifier"), &t.identifier)?;
+            identifier(format!("task[{i}].identifier"), &t.identifier, &known.tasks)?;
             name(format!("task[{i}].name"), &t.name)?;
             if let Some(c) = &t.configuration
                 && !configuration_ids.contains(c.as_str())
@@ -306,6 +356,7 @@ struct Known {
     providers: Vec<String>,
     models: Vec<String>,
     configurations: Vec<String>,
+    tasks: Vec<String>,
 }
 
 /// Saves each wanted record that differs from the stored one.
@@ -353,6 +404,7 @@ impl App {
                 .iter()
                 .map(|c| c.identifier.clone())
                 .collect(),
+            tasks: tasks.iter().map(|t| t.identifier.clone()).collect(),
         };
         let checked = file.check(&known)?;
         let mut summary = ApplySummary::default();
@@ -498,7 +550,68 @@ configuration = "chat-default"
             providers: vec![],
             models: vec![],
             configurations: vec![],
+            tasks: vec![],
         }
+    }
+
+    #[test]
+    fn new_identifiers_are_slugs_and_stored_ones_stay_editable() {
+        let with =
+            |from: &str, to: &str| CatalogFile::parse(&SPEC_EXAMPLE.replace(from, to)).unwrap();
+        for bad in ["..", "Bad Slug!", "a/b", "-lead", "GPT-4o", "q?x#y"] {
+            let file = with(
+                "identifier = \"openai-prod\"",
+                &format!("identifier = {bad:?}"),
+            );
+            let err = file.check(&none_known()).unwrap_err().to_string();
+            assert!(
+                err.starts_with("provider[0].identifier: must be a slug"),
+                "{bad}: {err}"
+            );
+        }
+        for good in [
+            "openai-prod",
+            "gpt-4o",
+            "claude-3.5_sonnet",
+            "7b",
+            "llama3.1:8b",
+        ] {
+            let file = with("identifier = \"gpt-4o\"", &format!("identifier = {good:?}"));
+            let file = CatalogFile::parse(
+                &file
+                    .to_toml()
+                    .unwrap()
+                    .replace("model = \"gpt-4o\"", &format!("model = {good:?}")),
+            )
+            .unwrap();
+            file.check(&none_known())
+                .unwrap_or_else(|e| panic!("{good}: {e}"));
+        }
+        // A name discovered from usage (stored already) can be set up as it is.
+        let discovered = with(
+            "identifier = \"openai-prod\"",
+            "identifier = \"My Vendor/eu\"",
+        )
+        .to_toml()
+        .unwrap()
+        .replace("provider = \"openai-prod\"", "provider = \"My Vendor/eu\"");
+        let known = Known {
+            providers: vec!["My Vendor/eu".into()],
+            ..none_known()
+        };
+        CatalogFile::parse(&discovered)
+            .unwrap()
+            .check(&known)
+            .unwrap();
+
+        let err = with("adapter_type = \"openai\"", "adapter_type = \"Open AI!\"")
+            .check(&none_known())
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("provider[0].adapter_type:"), "{err}");
+        with("adapter_type = \"openai\"", "adapter_type = \"OpenAI\"")
+            .check(&none_known())
+            .unwrap();
     }
 
     #[test]
