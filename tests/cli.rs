@@ -178,7 +178,8 @@ async fn import_validates_everything_first_then_records(db: &TestDb) {
 
     lines[1700] = r#"{"service":"chat","provider":"p","model":"m","prompt_tokens":1700,"idempotency_key":"imp-1700"}"#.into();
     lines.insert(10, String::new());
-    std::fs::write(&file, lines.join("\n")).unwrap();
+    // A byte-order mark before the first line, as some editors write it.
+    std::fs::write(&file, format!("\u{feff}{}", lines.join("\n"))).unwrap();
     let out = run_ok(cli(&db.url).args(["import"]).arg(&file));
     assert!(
         out.contains("Imported 2500 records") && out.contains("2500 recorded"),

@@ -25,10 +25,17 @@ pub struct ImportArgs {
 fn lines(path: &PathBuf) -> Result<impl Iterator<Item = (usize, Result<String, std::io::Error>)>> {
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    Ok(BufReader::new(file)
-        .lines()
-        .enumerate()
-        .map(|(i, l)| (i + 1, l)))
+    Ok(BufReader::new(file).lines().enumerate().map(|(i, l)| {
+        // Editors on Windows start UTF-8 files with a byte-order mark.
+        let l = match l {
+            Ok(first) if i == 0 => Ok(first
+                .strip_prefix('\u{feff}')
+                .map(str::to_string)
+                .unwrap_or(first)),
+            other => other,
+        };
+        (i + 1, l)
+    }))
 }
 
 pub async fn run(app: &App, args: ImportArgs) -> Result<()> {
