@@ -52,11 +52,45 @@ pub struct ProviderEntry {
 }
 
 /// A decimal written as a string (`"7.5"`) or a whole number (`250`).
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq)]
 #[serde(untagged)]
 pub enum Decimal {
     Text(String),
     Whole(i64),
+}
+
+impl<'de> Deserialize<'de> for Decimal {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+        d.deserialize_any(DecimalVisitor)
+    }
+}
+
+/// Says why a float is refused (an untagged enum would only say that
+/// nothing matched).
+struct DecimalVisitor;
+
+impl serde::de::Visitor<'_> for DecimalVisitor {
+    type Value = Decimal;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a decimal as a string (\"7.5\") or a whole number")
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Decimal, E> {
+        Ok(Decimal::Text(v.to_string()))
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Decimal, E> {
+        Ok(Decimal::Whole(v))
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Decimal, E> {
+        i64::try_from(v)
+            .map(Decimal::Whole)
+            .map_err(|_| E::custom(format!("{v} is too large")))
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Decimal, E> {
+        Err(E::custom(format!(
+            "write {v} as a string (\"{v}\"): a floating-point number is not an exact decimal"
+        )))
+    }
 }
 
 impl Decimal {
@@ -652,6 +686,8 @@ configuration = "chat-default"
         )
         .unwrap_err();
         assert!(err.to_string().contains("colour"), "{err}");
+        let err = CatalogFile::parse(&SPEC_EXAMPLE.replace("\"250\"", "7.5")).unwrap_err();
+        assert!(err.to_string().contains("write 7.5 as a string"), "{err}");
     }
 
     #[test]
