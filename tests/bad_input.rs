@@ -255,6 +255,23 @@ async fn a_stalled_body_times_out(db: &TestDb) {
         let (path, answer) = stall.await.unwrap();
         assert!(answer.starts_with("HTTP/1.1 408"), "{path}: {answer}");
     }
+    // A declared length over the limit is refused at once, unread: 413,
+    // not a 408 after the client was left waiting.
+    for path in [
+        "/api/v1/usage",
+        "/api/v1/budget/check",
+        "/api/v1/budget/reserve",
+    ] {
+        let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {secret}\r\ncontent-type: application/json\r\ncontent-length: 2000000\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut answer = vec![0; 64];
+        let n = stream.read(&mut answer).await.unwrap();
+        let answer = String::from_utf8_lossy(&answer[..n]);
+        assert!(answer.starts_with("HTTP/1.1 413"), "{path}: {answer}");
+    }
     assert_eq!(totals(&server.app).await.0, 0);
 }
 

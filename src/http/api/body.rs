@@ -5,7 +5,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
+use axum::body::{Body, Bytes, HttpBody};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
@@ -18,11 +18,14 @@ pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The whole body, or 413 past `MAX_BODY_BYTES`, or 408 after `BODY_TIMEOUT`.
 pub async fn read(body: Body) -> Result<Bytes, ApiError> {
+    let too_large = || ApiError::TooLarge(format!("the body exceeds {MAX_BODY_BYTES} bytes"));
+    // A declared length over the limit is refused before any of it is read.
+    if body.size_hint().lower() > MAX_BODY_BYTES as u64 {
+        return Err(too_large());
+    }
     match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, MAX_BODY_BYTES)).await {
         Err(_) => Err(ApiError::Timeout),
-        Ok(Err(_)) => Err(ApiError::TooLarge(format!(
-            "the body exceeds {MAX_BODY_BYTES} bytes"
-        ))),
+        Ok(Err(_)) => Err(too_large()),
         Ok(Ok(bytes)) => Ok(bytes),
     }
 }
