@@ -90,15 +90,20 @@ fn answer(a: BudgetAnswer, with_reservation: bool) -> Json<Value> {
     Json(body)
 }
 
+/// The request of a check or a reserve, from an ingest or admin token.
+async fn request(token: &Token, body: Body) -> Result<BudgetRequest, ApiError> {
+    token.require_ingest()?;
+    Ok(parse(&body::read(body).await?)?)
+}
+
 #[tracing::instrument(skip_all)]
 async fn check(
     State(app): State<Arc<App>>,
     token: Token,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
-    token.require_ingest()?;
-    let body = body::read(body).await?;
-    Ok(answer(app.check_budget(&parse(&body)?).await?, false))
+    let request = request(&token, body).await?;
+    Ok(answer(app.check_budget(&request).await?, false))
 }
 
 #[tracing::instrument(skip_all)]
@@ -107,9 +112,8 @@ async fn reserve(
     token: Token,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
-    token.require_ingest()?;
-    let body = body::read(body).await?;
-    Ok(answer(app.reserve_budget(&parse(&body)?).await?, true))
+    let request = request(&token, body).await?;
+    Ok(answer(app.reserve_budget(&request).await?, true))
 }
 
 #[tracing::instrument(skip_all)]
