@@ -351,6 +351,7 @@ impl Kind for Models {
         ("Input ¢/1M", true),
         ("Output ¢/1M", true),
         ("Cache read ¢/1M", true),
+        ("Active", false),
         USAGE_HEADERS[0],
         USAGE_HEADERS[1],
         USAGE_HEADERS[2],
@@ -379,6 +380,7 @@ impl Kind for Models {
                     Cell::num(price(p.map(|p| p.input))),
                     Cell::num(price(p.map(|p| p.output))),
                     Cell::num(price(p.and_then(|p| p.cache_read))),
+                    Cell::text(if m.active { "yes" } else { "no" }),
                 ];
                 cells.extend(usage_cells(l.usage_30d));
                 let v = values(&[

@@ -6,7 +6,9 @@
 use charts_rs::{BarChart, HorizontalBarChart};
 use serde_json::{Value, json};
 
+use crate::domain::Money;
 use crate::domain::analytics::{Breakdown, TrendPoint};
+use crate::domain::money::UNITS_PER_USD;
 
 /// Light and dark SVG of one chart.
 pub struct Chart {
@@ -52,10 +54,42 @@ fn horizontal_svg(config: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Dollars as a chart value. Display only: the exact figures are in the tables.
-fn dollars(cost: crate::domain::Money) -> f64 {
-    cost.picos() as f64 / crate::domain::money::UNITS_PER_USD as f64
+/// The money unit of one chart. The charts print values with one decimal,
+/// so cheap usage in dollars would read "$0": under a dollar, cents.
+struct Unit {
+    per_usd: f64,
+    /// A value's label, `{c}` standing for the number.
+    format: &'static str,
+    title: &'static str,
 }
+
+impl Unit {
+    fn for_largest(largest: Money) -> Unit {
+        if largest >= Money::from_picos(UNITS_PER_USD) {
+            Unit {
+                per_usd: 1.0,
+                format: "${c}",
+                title: "Cost (USD)",
+            }
+        } else {
+            Unit {
+                per_usd: 100.0,
+                format: "{c}¢",
+                title: "Cost (US cents)",
+            }
+        }
+    }
+
+    /// An amount as a chart value. Display only: the exact figures are in
+    /// the tables beside the charts.
+    fn value(&self, cost: Money) -> f64 {
+        cost.picos() as f64 / UNITS_PER_USD as f64 * self.per_usd
+    }
+}
+
+/// Days past which cost is drawn as a line: the chart's fixed bar margins
+/// would leave bars a pixel wide.
+const MOST_COST_BARS: usize = 45;
 
 /// Daily cost (bars, left axis, USD) and requests (line, right axis).
 pub fn trend(points: &[TrendPoint]) -> Chart {
@@ -63,10 +97,13 @@ pub fn trend(points: &[TrendPoint]) -> Chart {
         .iter()
         .map(|p| p.date.date().format("%b %-d").to_string())
         .collect();
-    let cost: Vec<f64> = points
-        .iter()
-        .map(|p| (dollars(p.cost_usd) * 100.0).round() / 100.0)
-        .collect();
+    let unit = Unit::for_largest(points.iter().map(|p| p.cost_usd).max().unwrap_or_default());
+    let cost: Vec<f64> = points.iter().map(|p| unit.value(p.cost_usd)).collect();
+    let cost_as = if points.len() > MOST_COST_BARS {
+        "line"
+    } else {
+        "bar"
+    };
     let requests: Vec<i64> = points.iter().map(|p| p.requests).collect();
     render(
         json!({
@@ -78,11 +115,11 @@ pub fn trend(points: &[TrendPoint]) -> Chart {
             "x_axis_label_overflow": "thin",
             "series_colors": SERIES,
             "y_axis_configs": [
-                {"axis_formatter": "${c}", "axis_title": "Cost (USD)"},
+                {"axis_formatter": unit.format, "axis_title": unit.title},
                 {"axis_title": "Requests"}
             ],
             "series_list": [
-                {"name": "Cost (USD)", "data": cost, "y_axis_index": 0},
+                {"name": unit.title, "data": cost, "y_axis_index": 0, "category": cost_as},
                 {"name": "Requests", "data": requests, "y_axis_index": 1, "category": "line"}
             ]
         }),
@@ -95,11 +132,8 @@ pub fn breakdown(entries: &[Breakdown], limit: usize) -> Chart {
     let shown: Vec<&Breakdown> = entries.iter().take(limit).collect();
     // Horizontal bars are drawn bottom-up: reverse so the largest is on top.
     let labels: Vec<String> = shown.iter().rev().map(|e| e.label.clone()).collect();
-    let cost: Vec<f64> = shown
-        .iter()
-        .rev()
-        .map(|e| (dollars(e.cost_usd) * 100.0).round() / 100.0)
-        .collect();
+    let unit = Unit::for_largest(shown.first().map(|e| e.cost_usd).unwrap_or_default());
+    let cost: Vec<f64> = shown.iter().rev().map(|e| unit.value(e.cost_usd)).collect();
     let height = 60 + 30 * shown.len().max(1) as u32;
     render(
         json!({
@@ -107,12 +141,12 @@ pub fn breakdown(entries: &[Breakdown], limit: usize) -> Chart {
             "font_family": "Roboto",
             "margin": {"left": 10, "top": 10, "right": 60, "bottom": 5},
             "x_axis_font_size": 13,
-            "series_label_formatter": "${c}",
+            "series_label_formatter": unit.format,
             "legend_align": "right",
             "tooltip_show": true,
             "x_axis_data": labels,
             "series_colors": [SERIES[0]],
-            "series_list": [{"name": "Cost (USD)", "data": cost, "label_show": true}]
+            "series_list": [{"name": unit.title, "data": cost, "label_show": true}]
         }),
         horizontal_svg,
     )
@@ -149,6 +183,78 @@ mod tests {
             &chart.light,
         )
         .unwrap();
+    }
+
+    fn days(n: i32, cost: &str) -> Vec<TrendPoint> {
+        (0..n)
+            .map(|i| TrendPoint {
+                date: Day::parse("2026-09-01").unwrap().plus(i),
+                cost_usd: Money::parse_usd(cost).unwrap(),
+                requests: 1,
+                tokens: 11_000,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn cheap_usage_is_charted_in_cents_not_as_zero() {
+        // One gpt-4o-mini call a day: $0.0147, which one decimal of dollars
+        // would draw as a flat $0.
+        let chart = trend(&days(7, "0.0147"));
+        assert!(chart.light.contains("Cost (US cents)"), "{}", chart.light);
+        assert!(
+            chart.light.contains("data-value=\"1.5\""),
+            "{}",
+            chart.light
+        );
+        let entries = vec![Breakdown {
+            key: "gpt-4o-mini".into(),
+            label: "GPT-4o mini".into(),
+            cost_usd: Money::parse_usd("0.0035").unwrap(),
+            requests: 1,
+            tokens: 1,
+        }];
+        let bars = breakdown(&entries, 10);
+        assert!(
+            bars.light.contains("0.3¢") || bars.light.contains("0.4¢"),
+            "{}",
+            bars.light
+        );
+        // A dollar or more stays in dollars.
+        assert!(trend(&days(7, "1.5")).light.contains("Cost (USD)"));
+    }
+
+    #[test]
+    fn long_ranges_draw_cost_as_a_line() {
+        let rect_widths = |svg: &str| -> Vec<String> {
+            svg.split("<rect ")
+                .skip(1)
+                .map(|r| r.split('>').next().unwrap())
+                .filter(|r| r.contains("data-series=\"Cost"))
+                .map(|r| {
+                    r.split("width=\"")
+                        .nth(1)
+                        .unwrap()
+                        .split('"')
+                        .next()
+                        .unwrap()
+                        .to_string()
+                })
+                .collect()
+        };
+        let month = trend(&days(30, "2.5"));
+        assert_eq!(rect_widths(&month.light).len(), 30, "bars for a month");
+        assert!(
+            rect_widths(&month.light)
+                .iter()
+                .all(|w| w.parse::<f32>().unwrap() > 4.0)
+        );
+        let quarter = trend(&days(90, "2.5"));
+        assert!(
+            rect_widths(&quarter.light).is_empty(),
+            "no hairline bars for 90 days"
+        );
+        assert!(quarter.light.contains("<path"), "cost as a line");
     }
 
     #[test]

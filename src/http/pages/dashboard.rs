@@ -32,11 +32,35 @@ pub struct Kpi {
     pub value: String,
 }
 
-pub struct SourceRow {
+/// One line of a table: a label (an entry, or a date) and its totals.
+pub struct Row {
     pub label: String,
     pub cost: String,
     pub requests: String,
     pub tokens: String,
+}
+
+/// A breakdown: its chart of the top entries, and every entry as a table
+/// (the chart alone would hide all but `TOP_BARS`).
+pub struct BreakdownCard {
+    pub title: &'static str,
+    /// "providers", "models"…: the entries, in the table's summary.
+    pub noun: &'static str,
+    pub chart: Chart,
+    pub shown: usize,
+    pub rows: Vec<Row>,
+}
+
+impl BreakdownCard {
+    fn new(title: &'static str, noun: &'static str, entries: &[Breakdown]) -> BreakdownCard {
+        BreakdownCard {
+            title,
+            noun,
+            chart: charts::breakdown(entries, TOP_BARS),
+            shown: entries.len().min(TOP_BARS),
+            rows: entries.iter().map(row).collect(),
+        }
+    }
 }
 
 pub struct BudgetView {
@@ -71,14 +95,16 @@ pub struct AnalyticsPage {
     pub unpriced: i64,
     pub unpriced_text: String,
     pub trend: Chart,
-    pub breakdown_charts: Vec<(&'static str, Chart)>,
-    pub sources: Vec<SourceRow>,
+    /// The trend as text: one row per day.
+    pub days: Vec<Row>,
+    pub breakdowns: Vec<BreakdownCard>,
+    pub sources: Vec<Row>,
     pub users: Vec<UserView>,
     pub more_users: Option<(usize, usize, String)>,
 }
 
-fn source_row(b: &Breakdown) -> SourceRow {
-    SourceRow {
+fn row(b: &Breakdown) -> Row {
+    Row {
         label: b.label.clone(),
         cost: b.cost_usd.display_estimate(),
         requests: format_count(b.requests),
@@ -159,19 +185,23 @@ pub async fn analytics(
         unpriced: a.unpriced_requests,
         unpriced_text: format_count(a.unpriced_requests),
         trend: charts::trend(&a.trend),
-        breakdown_charts: vec![
-            (
-                "Cost by provider",
-                charts::breakdown(&a.by_provider, TOP_BARS),
-            ),
-            ("Cost by model", charts::breakdown(&a.by_model, TOP_BARS)),
-            (
-                "Cost by service",
-                charts::breakdown(&a.by_service, TOP_BARS),
-            ),
-            ("Cost by source", charts::breakdown(&a.by_source, TOP_BARS)),
+        days: a
+            .trend
+            .iter()
+            .map(|p| Row {
+                label: p.date.to_string(),
+                cost: p.cost_usd.display_estimate(),
+                requests: format_count(p.requests),
+                tokens: format_count(p.tokens),
+            })
+            .collect(),
+        breakdowns: vec![
+            BreakdownCard::new("Cost by provider", "providers", &a.by_provider),
+            BreakdownCard::new("Cost by model", "models", &a.by_model),
+            BreakdownCard::new("Cost by service", "services", &a.by_service),
+            BreakdownCard::new("Cost by source", "sources", &a.by_source),
         ],
-        sources: a.by_source.iter().map(source_row).collect(),
+        sources: a.by_source.iter().map(row).collect(),
         more_users: (!all_users && total_users > TOP_USERS).then(|| {
             (
                 TOP_USERS,
