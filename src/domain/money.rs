@@ -76,9 +76,14 @@ impl Money {
     }
 
     /// The amount as a display estimate, rounded half up to cents: `~$1,234.56`.
+    /// An amount that is not zero but rounds to it is `<$0.01`: `~$0.00`
+    /// would read as nothing at all (a free model's cost is exactly zero).
     pub fn display_estimate(self) -> String {
         let cents_unit = UNITS_PER_USD / 100;
         let cents = (self.0 + i128::from(cents_unit / 2)) / i128::from(cents_unit);
+        if cents == 0 && self.0 > 0 {
+            return "<$0.01".into();
+        }
         let sign = if cents < 0 { "-" } else { "" };
         let cents = cents.unsigned_abs();
         format!(
@@ -249,6 +254,15 @@ mod tests {
             "~$1,234.57"
         );
         assert_eq!(Money::ZERO.display_estimate(), "~$0.00");
+        assert_eq!(Money::from_picos(1).display_estimate(), "<$0.01");
+        assert_eq!(
+            Money::parse_usd("0.0049").unwrap().display_estimate(),
+            "<$0.01"
+        );
+        assert_eq!(
+            Money::parse_usd("0.005").unwrap().display_estimate(),
+            "~$0.01"
+        );
         assert_eq!(
             Money::parse_usd("1000000").unwrap().display_estimate(),
             "~$1,000,000.00"
