@@ -465,7 +465,59 @@ async fn deactivated_users_lose_their_sessions(db: &TestDb) {
     assert!(root_user.iter().any(|u| u.username == "ops" && !u.active));
 }
 
+/// With more users than the table shows: the top 50 by cost and a link to
+/// all of them; the full list keeps its view across ranges and links back;
+/// each user's name opens the user's page.
+async fn many_users_show_the_top_and_link_to_all(db: &TestDb) {
+    let app = setup(db).await;
+    let records: Vec<_> = (0..60)
+        .map(|i| {
+            let mut r = llm_ledger::domain::UsageRecord::new(llm_ledger::domain::ServiceType::Chat);
+            r.provider = Some("openai-prod".into());
+            r.user = Some(format!("user-{i:02}"));
+            r.cost_usd = Some(llm_ledger::domain::Money::parse_usd(&format!("{}", i + 1)).unwrap());
+            r
+        })
+        .collect();
+    app.record(records).await.unwrap();
+    let server = TestServer::start(app).await;
+    let admin = sign_in(&server, "root", "admin-password").await.1.unwrap();
+    let rows = |html: &str| html.matches("href=\"/users/user-").count();
+
+    let (_, _, top) = get(&server, "/analytics?range=7d", Some(&admin)).await;
+    assert_eq!(rows(&top), 50, "the top 50 users, each a link");
+    assert!(
+        top.contains("href=\"/users/user-59\""),
+        "the costliest is shown"
+    );
+    assert!(
+        !top.contains("href=\"/users/user-00\""),
+        "the cheapest is not"
+    );
+    assert!(
+        top.contains("Showing the top 50 of 60 users by cost."),
+        "{top}"
+    );
+    assert!(
+        top.contains("href=\"/analytics?range=7d&#38;users=all\""),
+        "{top}"
+    );
+
+    let (_, _, all) = get(&server, "/analytics?range=7d&users=all", Some(&admin)).await;
+    assert_eq!(rows(&all), 60);
+    assert!(all.contains("Showing all 60 users."));
+    assert!(
+        all.contains("href=\"/analytics?range=30d&#38;users=all\""),
+        "ranges keep the view"
+    );
+    assert!(
+        all.contains("href=\"/analytics?range=7d\""),
+        "a link back to the top 50"
+    );
+}
+
 both_stores!(
+    many_users_show_the_top_and_link_to_all,
     deactivated_users_lose_their_sessions,
     sign_in_is_throttled_per_account,
     every_page_answers_admins_members_and_strangers,

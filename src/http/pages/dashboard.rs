@@ -7,6 +7,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 
+use super::catalog::urlencode;
 use super::charts::{self, Chart};
 use super::session::Admin;
 use super::view::{Nav, PageResult, render};
@@ -21,7 +22,7 @@ const TOP_USERS: usize = 50;
 const TOP_BARS: usize = 10;
 
 pub struct RangeLink {
-    pub value: &'static str,
+    pub href: String,
     pub label: &'static str,
     pub active: bool,
 }
@@ -75,6 +76,8 @@ pub struct BudgetView {
 
 pub struct UserView {
     pub label: String,
+    /// The user's page; None for the system row.
+    pub href: Option<String>,
     pub system: bool,
     pub cost: String,
     pub requests: String,
@@ -100,7 +103,20 @@ pub struct AnalyticsPage {
     pub breakdowns: Vec<BreakdownCard>,
     pub sources: Vec<Row>,
     pub users: Vec<UserView>,
-    pub more_users: Option<(usize, usize, String)>,
+    /// How many users the table shows, with a link to the other view.
+    pub users_note: Option<UsersNote>,
+}
+
+pub struct UsersNote {
+    pub text: String,
+    pub link: &'static str,
+    pub href: String,
+}
+
+/// The dashboard for `range`, with every user or the top ones.
+fn href(range: Range, all_users: bool) -> String {
+    let users = if all_users { "&users=all" } else { "" };
+    format!("/analytics?range={}{users}", range.as_str())
 }
 
 fn row(b: &Breakdown) -> Row {
@@ -128,6 +144,10 @@ pub async fn analytics(
         .take(if all_users { usize::MAX } else { TOP_USERS })
         .map(|u| UserView {
             label: u.label.clone(),
+            href: u
+                .user
+                .as_deref()
+                .map(|name| format!("/users/{}", urlencode(name))),
             system: u.user.is_none(),
             cost: u.cost_usd.display_estimate(),
             requests: format_count(u.requests),
@@ -146,7 +166,7 @@ pub async fn analytics(
         ranges: Range::ALL
             .into_iter()
             .map(|r| RangeLink {
-                value: r.as_str(),
+                href: href(r, all_users),
                 label: r.label(),
                 active: r == range,
             })
@@ -202,12 +222,21 @@ pub async fn analytics(
             BreakdownCard::new("Cost by source", "sources", &a.by_source),
         ],
         sources: a.by_source.iter().map(row).collect(),
-        more_users: (!all_users && total_users > TOP_USERS).then(|| {
-            (
-                TOP_USERS,
-                total_users,
-                format!("/analytics?range={}&users=all", range.as_str()),
-            )
+        users_note: (total_users > TOP_USERS).then(|| {
+            let total = format_count(total_users as i64);
+            if all_users {
+                UsersNote {
+                    text: format!("Showing all {total} users."),
+                    link: "Show the top 50",
+                    href: href(range, false),
+                }
+            } else {
+                UsersNote {
+                    text: format!("Showing the top {TOP_USERS} of {total} users by cost."),
+                    link: "Show all users",
+                    href: href(range, true),
+                }
+            }
         }),
         users,
     };
