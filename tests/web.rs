@@ -516,7 +516,39 @@ async fn many_users_show_the_top_and_link_to_all(db: &TestDb) {
     );
 }
 
+/// Unknown paths and wrong methods get a real answer: a page for the web
+/// UI, JSON under /api/.
+async fn unknown_paths_and_methods_are_explained(db: &TestDb) {
+    let app = setup(db).await;
+    let server = TestServer::start(app).await;
+    let (status, _, html) = get(&server, "/nonexistent", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        html.contains("<html") && html.contains("does not exist"),
+        "{html}"
+    );
+    let (status, _, body) = get(&server, "/api/v1/nonexistent", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("does not exist"),
+        "{body}"
+    );
+    let (status, _, html) = get(&server, "/logout", None).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(html.contains("<html") && html.contains("/logout"), "{html}");
+    let response = client()
+        .put(server.url("/api/v1/usage"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["errors"][0]["field"], "PUT", "{body}");
+}
+
 both_stores!(
+    unknown_paths_and_methods_are_explained,
     many_users_show_the_top_and_link_to_all,
     deactivated_users_lose_their_sessions,
     sign_in_is_throttled_per_account,

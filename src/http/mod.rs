@@ -13,14 +13,15 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware;
+use axum::response::IntoResponse;
 use axum::response::Response;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
-use crate::app::App;
+use crate::app::{App, AppError};
 use crate::domain::record::MAX_BODY_BYTES;
 
 /// Every route with its access rule.
@@ -39,6 +40,8 @@ pub fn router(app: Arc<App>) -> Router {
     routes()
         .into_parts()
         .0
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::map_response(security_headers))
         .with_state(app)
@@ -63,6 +66,32 @@ async fn security_headers(mut response: Response) -> Response {
     if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
+    response
+}
+
+/// An error as the path's audience reads it: JSON under `/api/`, a page
+/// elsewhere.
+fn answer(uri: &Uri, e: AppError) -> Response {
+    if uri.path().starts_with("/api/") {
+        error::ApiError::App(e).into_response()
+    } else {
+        pages::PageError::App(e).into_response()
+    }
+}
+
+/// An unknown path.
+async fn not_found(uri: Uri) -> Response {
+    answer(
+        &uri,
+        AppError::NotFound(format!("the page {:?}", uri.path())),
+    )
+}
+
+/// A known path asked with a method it does not take.
+async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    let why = format!("is not taken by {}", uri.path());
+    let mut response = answer(&uri, AppError::invalid(method.to_string(), why));
+    *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
     response
 }
 

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Redirect};
 use super::routes::{Access, Routes};
 
 pub use session::session_of;
+pub use view::PageError;
 
 const CSS: &str = include_str!("../../../static/app.css");
 
