@@ -9,7 +9,7 @@ use super::{emit, table};
 use crate::app::App;
 use crate::domain::Range;
 use crate::domain::analytics::{Analytics, Breakdown};
-use crate::domain::money::format_count;
+use crate::domain::money::{format_count, format_percent};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum RangeArg {
@@ -123,10 +123,10 @@ fn table_report(r: &Analytics) -> String {
             let budget = match &u.budget {
                 None => "no budget set".to_string(),
                 Some(b) => format!(
-                    "{} of {} ({:.1}%)",
+                    "{} of {} ({}%)",
                     b.month_cost_usd.display_estimate(),
                     b.limit_cost_usd.display_estimate(),
-                    b.percent
+                    format_percent(b.percent)
                 ),
             };
             vec![

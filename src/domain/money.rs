@@ -150,6 +150,12 @@ pub fn format_count(n: impl Into<i128>) -> String {
     if n < 0 { format!("-{digits}") } else { digits }
 }
 
+/// A percentage with one decimal and thousands separators: `12,345.6`.
+pub fn format_percent(p: f64) -> String {
+    let tenths = (p * 10.0).round() as i128;
+    format!("{}.{}", format_count(tenths / 10), (tenths % 10).abs())
+}
+
 /// Inserts thousands separators into a string of digits.
 pub fn group_thousands(digits: &str) -> String {
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
@@ -267,6 +273,14 @@ mod tests {
             Money::parse_usd("1000000").unwrap().display_estimate(),
             "~$1,000,000.00"
         );
+    }
+
+    #[test]
+    fn percentages_have_separators() {
+        assert_eq!(format_percent(109_714.24), "109,714.2");
+        assert_eq!(format_percent(350.0), "350.0");
+        assert_eq!(format_percent(12.45), "12.5");
+        assert_eq!(format_percent(0.0), "0.0");
     }
 
     #[test]

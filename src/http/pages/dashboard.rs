@@ -14,7 +14,7 @@ use super::view::{Nav, PageResult, render};
 use crate::app::App;
 use crate::domain::Range;
 use crate::domain::analytics::Breakdown;
-use crate::domain::money::format_count;
+use crate::domain::money::{format_count, format_percent};
 
 /// Users shown before "show all".
 const TOP_USERS: usize = 50;
@@ -154,7 +154,7 @@ pub async fn analytics(
             tokens: format_count(u.tokens),
             budget: u.budget.as_ref().map(|b| BudgetView {
                 capped: format!("{:.0}", b.percent.min(100.0)),
-                percent: format!("{:.1} %", b.percent),
+                percent: format!("{} %", format_percent(b.percent)),
                 spent: b.month_cost_usd.display_estimate(),
                 limit: b.limit_cost_usd.display_estimate(),
                 over: b.percent > 100.0,
