@@ -127,6 +127,22 @@ async fn records_are_created_and_updated_one_at_a_time(db: &TestDb) {
         )
         .await;
     assert_eq!(duplicate.0, StatusCode::BAD_REQUEST, "{}", duplicate.1);
+    let mut two_bad = model.clone();
+    two_bad["input_price"] = json!("-1");
+    two_bad["model_id"] = json!("");
+    let (status, answer) = api.put("/api/v1/models/mistral-large", &two_bad).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let fields: Vec<&str> = answer["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        ["model[0].model_id", "model[0].input_price"],
+        "{answer}"
+    );
     assert_eq!(api.get("/api/v1/models").await, before);
 
     // Only an admin token writes.

@@ -229,6 +229,28 @@ async fn forms_without_their_csrf_token_change_nothing(db: &TestDb) {
     let html = response.text().await.unwrap();
     assert!(html.contains("field invalid"), "{html}");
     assert!(html.contains("more than 4 fractional digits"));
+
+    // Every bad field of a form is shown at once.
+    let bad = [
+        ("csrf", csrf.as_str()),
+        ("identifier", "Bad Slug"),
+        ("name", "Bad"),
+        ("provider", "openai-prod"),
+        ("model_id", "bad"),
+        ("input_price", "-1"),
+        ("output_price", "1.23456"),
+    ];
+    let response = http
+        .post(server.url("/models"))
+        .header(COOKIE, &admin)
+        .form(&bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let html = response.text().await.unwrap();
+    assert_eq!(html.matches("field invalid").count(), 3, "{html}");
+    assert!(html.contains("must be a slug"), "{html}");
     assert!(
         server
             .app

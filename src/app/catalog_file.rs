@@ -8,7 +8,7 @@ use std::collections::{BTreeSet, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::{App, AppError, AppResult};
+use super::{App, AppError, AppResult, Problem};
 use crate::domain::catalog::check_identifier;
 use crate::domain::{Configuration, DailyLimits, Model, Money, Price, Pricing, Provider, Task};
 
@@ -233,29 +233,35 @@ fn unique<'a>(kind: &str, ids: impl Iterator<Item = &'a String>) -> AppResult<()
 }
 
 impl CatalogFile {
-    /// Checks every entry; references may point at the file or the store.
+    /// Checks every entry and reports every problem, not only the first;
+    /// references may point at the file or the store.
     fn check(&self, known: &Known) -> AppResult<Checked> {
-        unique("provider", self.providers.iter().map(|p| &p.identifier))?;
-        unique("model", self.models.iter().map(|m| &m.identifier))?;
-        unique(
+        let mut p = Problems::default();
+        p.check(unique(
+            "provider",
+            self.providers.iter().map(|p| &p.identifier),
+        ));
+        p.check(unique("model", self.models.iter().map(|m| &m.identifier)));
+        p.check(unique(
             "configuration",
             self.configurations.iter().map(|c| &c.identifier),
-        )?;
-        unique("task", self.tasks.iter().map(|t| &t.identifier))?;
+        ));
+        p.check(unique("task", self.tasks.iter().map(|t| &t.identifier)));
         let mut providers = Vec::new();
-        for (i, p) in self.providers.iter().enumerate() {
-            identifier(
-                format!("provider[{i}].identifier"),
-                &p.identifier,
+        for (i, e) in self.providers.iter().enumerate() {
+            let at = |field: &str| format!("provider[{i}].{field}");
+            p.check(identifier(
+                at("identifier"),
+                &e.identifier,
                 &known.providers,
-            )?;
-            name(format!("provider[{i}].name"), &p.name)?;
-            adapter_type(format!("provider[{i}].adapter_type"), &p.adapter_type)?;
+            ));
+            p.check(name(at("name"), &e.name));
+            p.check(adapter_type(at("adapter_type"), &e.adapter_type));
             providers.push(Provider {
-                identifier: p.identifier.clone(),
-                name: p.name.clone(),
-                adapter_type: p.adapter_type.to_lowercase(),
-                active: p.active,
+                identifier: e.identifier.clone(),
+                name: e.name.clone(),
+                adapter_type: e.adapter_type.to_lowercase(),
+                active: e.active,
                 discovered: false,
             });
         }
@@ -266,23 +272,25 @@ impl CatalogFile {
             .collect();
         let mut models = Vec::new();
         for (i, m) in self.models.iter().enumerate() {
-            identifier(
-                format!("model[{i}].identifier"),
-                &m.identifier,
-                &known.models,
-            )?;
-            name(format!("model[{i}].name"), &m.name)?;
-            name(format!("model[{i}].model_id"), &m.model_id)?;
+            let at = |field: &str| format!("model[{i}].{field}");
+            p.check(identifier(at("identifier"), &m.identifier, &known.models));
+            p.check(name(at("name"), &m.name));
+            p.check(name(at("model_id"), &m.model_id));
             if !provider_ids.contains(m.provider.as_str()) {
-                return Err(AppError::invalid(
-                    format!("model[{i}].provider"),
+                p.add(
+                    at("provider"),
                     format!("names no provider: {:?}", m.provider),
-                ));
+                );
             }
-            let optional = |field: &str, v: &Option<Decimal>| {
-                v.as_ref()
-                    .map(|v| price(format!("model[{i}].{field}"), v))
-                    .transpose()
+            let mut optional = |field: &str, v: &Option<Decimal>| {
+                v.as_ref().and_then(|v| p.take(price(at(field), v)))
+            };
+            let cache_read = optional("cache_read_price", &m.cache_read_price);
+            let cache_write = optional("cache_write_price", &m.cache_write_price);
+            let input = p.take(price(at("input_price"), &m.input_price));
+            let output = p.take(price(at("output_price"), &m.output_price));
+            let (Some(input), Some(output)) = (input, output) else {
+                continue;
             };
             models.push(Model {
                 identifier: m.identifier.clone(),
@@ -290,55 +298,51 @@ impl CatalogFile {
                 provider: m.provider.clone(),
                 model_id: m.model_id.clone(),
                 pricing: Some(Pricing {
-                    input: price(format!("model[{i}].input_price"), &m.input_price)?,
-                    output: price(format!("model[{i}].output_price"), &m.output_price)?,
-                    cache_read: optional("cache_read_price", &m.cache_read_price)?,
-                    cache_write: optional("cache_write_price", &m.cache_write_price)?,
+                    input,
+                    output,
+                    cache_read,
+                    cache_write,
                 }),
                 active: m.active,
                 discovered: false,
             });
         }
-        let model_ids: BTreeSet<&str> = models
+        // A model refused above still counts as named: its configurations
+        // get no second error for it.
+        let model_ids: BTreeSet<&str> = self
+            .models
             .iter()
             .map(|m| m.identifier.as_str())
             .chain(known.models.iter().map(String::as_str))
             .collect();
         let mut configurations = Vec::new();
         for (i, c) in self.configurations.iter().enumerate() {
-            identifier(
-                format!("configuration[{i}].identifier"),
+            let at = |field: &str| format!("configuration[{i}].{field}");
+            p.check(identifier(
+                at("identifier"),
                 &c.identifier,
                 &known.configurations,
-            )?;
-            name(format!("configuration[{i}].name"), &c.name)?;
+            ));
+            p.check(name(at("name"), &c.name));
             if let Some(m) = &c.model
                 && !model_ids.contains(m.as_str())
             {
-                return Err(AppError::invalid(
-                    format!("configuration[{i}].model"),
-                    format!("names no model: {m:?}"),
-                ));
+                p.add(at("model"), format!("names no model: {m:?}"));
             }
             for (field, v) in [
                 ("max_requests_per_day", c.max_requests_per_day),
                 ("max_tokens_per_day", c.max_tokens_per_day),
             ] {
                 if v < 0 {
-                    return Err(AppError::invalid(
-                        format!("configuration[{i}].{field}"),
-                        "must not be negative",
-                    ));
+                    p.add(at(field), "must not be negative");
                 }
             }
             let max_cost_per_day = match &c.max_cost_per_day {
                 None => Money::ZERO,
-                Some(v) => Money::parse_usd(&v.text()).map_err(|e| {
-                    AppError::invalid(
-                        format!("configuration[{i}].max_cost_per_day"),
-                        e.to_string(),
-                    )
-                })?,
+                Some(v) => Money::parse_usd(&v.text()).unwrap_or_else(|e| {
+                    p.add(at("max_cost_per_day"), e.to_string());
+                    Money::ZERO
+                }),
             };
             configurations.push(Configuration {
                 identifier: c.identifier.clone(),
@@ -359,15 +363,16 @@ impl CatalogFile {
             .collect();
         let mut tasks = Vec::new();
         for (i, t) in self.tasks.iter().enumerate() {
-            identifier(format!("task[{i}].identifier"), &t.identifier, &known.tasks)?;
-            name(format!("task[{i}].name"), &t.name)?;
+            let at = |field: &str| format!("task[{i}].{field}");
+            p.check(identifier(at("identifier"), &t.identifier, &known.tasks));
+            p.check(name(at("name"), &t.name));
             if let Some(c) = &t.configuration
                 && !configuration_ids.contains(c.as_str())
             {
-                return Err(AppError::invalid(
-                    format!("task[{i}].configuration"),
+                p.add(
+                    at("configuration"),
                     format!("names no configuration: {c:?}"),
-                ));
+                );
             }
             tasks.push(Task {
                 identifier: t.identifier.clone(),
@@ -376,12 +381,53 @@ impl CatalogFile {
                 discovered: false,
             });
         }
+        p.finish()?;
         Ok(Checked {
             providers,
             models,
             configurations,
             tasks,
         })
+    }
+}
+
+/// Every problem a check finds, so that one answer names them all.
+#[derive(Default)]
+struct Problems(Vec<Problem>);
+
+impl Problems {
+    fn add(&mut self, field: String, message: impl Into<String>) {
+        self.0.push(Problem {
+            field,
+            message: message.into(),
+        });
+    }
+
+    fn check(&mut self, result: AppResult<()>) {
+        self.take(result);
+    }
+
+    /// The value, or None with its problems noted.
+    fn take<T>(&mut self, result: AppResult<T>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(AppError::Invalid(problems)) => {
+                self.0.extend(problems);
+                None
+            }
+            Err(other) => {
+                self.add(String::new(), other.to_string());
+                None
+            }
+        }
+    }
+
+    fn finish(self) -> AppResult<()> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Invalid(self.0))
+        }
     }
 }
 
@@ -688,6 +734,32 @@ configuration = "chat-default"
         assert!(err.to_string().contains("colour"), "{err}");
         let err = CatalogFile::parse(&SPEC_EXAMPLE.replace("\"250\"", "7.5")).unwrap_err();
         assert!(err.to_string().contains("write 7.5 as a string"), "{err}");
+    }
+
+    #[test]
+    fn every_problem_is_named_at_once() {
+        let bad = SPEC_EXAMPLE
+            .replace("identifier = \"openai-prod\"", "identifier = \"Bad Slug\"")
+            .replace("input_price = \"250\"", "input_price = \"1.23456\"")
+            .replace("max_requests_per_day = 0", "max_requests_per_day = -1");
+        let err = CatalogFile::parse(&bad)
+            .unwrap()
+            .check(&none_known())
+            .unwrap_err();
+        let AppError::Invalid(problems) = err else {
+            panic!("{err}")
+        };
+        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "provider[0].identifier",
+                // The model's provider was renamed away, so it names none.
+                "model[0].provider",
+                "model[0].input_price",
+                "configuration[0].max_requests_per_day",
+            ]
+        );
     }
 
     #[test]

@@ -5,9 +5,9 @@ use crate::store::{self, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    /// Input that breaks a rule; `field` names it.
-    #[error("{field}: {message}")]
-    Invalid { field: String, message: String },
+    /// Input that breaks rules: one problem or more, each naming its field.
+    #[error("{}", describe(.0))]
+    Invalid(Vec<Problem>),
     /// Usage records refused as a whole.
     #[error("usage refused: {0}")]
     Rejected(RejectReason),
@@ -22,12 +22,27 @@ pub enum AppError {
     Internal(String),
 }
 
+/// One broken rule of some input: the field and what is wrong with it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Problem {
+    pub field: String,
+    pub message: String,
+}
+
+fn describe(problems: &[Problem]) -> String {
+    let each: Vec<String> = problems
+        .iter()
+        .map(|p| format!("{}: {}", p.field, p.message))
+        .collect();
+    each.join("; ")
+}
+
 impl AppError {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> AppError {
-        AppError::Invalid {
+        AppError::Invalid(vec![Problem {
             field: field.into(),
             message: message.into(),
-        }
+        }])
     }
 }
 

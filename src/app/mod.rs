@@ -25,7 +25,7 @@ use crate::store::{self, BatchOutcome, NewUser, PreparedRecord, Store, UsageRow}
 pub use analytics::{Listed, NO_MODEL, SYSTEM, UNATTRIBUTED};
 pub use budget::{BudgetAnswer, BudgetRequest, DEFAULT_RESERVATION_TTL};
 pub use catalog_file::{ApplySummary, CatalogFile};
-pub use error::{AppError, AppResult};
+pub use error::{AppError, AppResult, Problem};
 pub use seed::{Scale, SeedOptions, SeedSummary};
 pub use sessions::{LoginOutcome, SESSION_LIFETIME};
 

@@ -61,11 +61,12 @@ impl IntoResponse for ApiError {
                 AppError::Rejected(reason) => {
                     body(StatusCode::BAD_REQUEST, reason.to_string(), json!([]))
                 }
-                AppError::Invalid { field, message } => body(
-                    StatusCode::BAD_REQUEST,
-                    format!("{field}: {message}"),
-                    json!([{ "field": field, "message": message }]),
-                ),
+                AppError::Invalid(problems) => {
+                    let errors = json!(problems);
+                    // Its Display names every problem.
+                    let message = AppError::Invalid(problems).to_string();
+                    body(StatusCode::BAD_REQUEST, message, errors)
+                }
                 AppError::NotFound(what) => body(
                     StatusCode::NOT_FOUND,
                     format!("{what} does not exist"),

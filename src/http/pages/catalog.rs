@@ -200,7 +200,7 @@ async fn create<K: Kind>(
     };
     match result {
         Ok(()) => Ok(Redirect::to(K::PATH).into_response()),
-        Err(e @ (AppError::Invalid { .. } | AppError::NotFound(_))) => {
+        Err(e @ (AppError::Invalid(_) | AppError::NotFound(_))) => {
             let choices = choices(&app).await?;
             let form = form::<K>(&admin, &choices, None, &Values::new())
                 .refill(&values)
@@ -226,7 +226,7 @@ async fn update<K: Kind>(
     values.insert("identifier".into(), id.clone());
     match save::<K>(&app, &values).await {
         Ok(()) => Ok(Redirect::to(K::PATH).into_response()),
-        Err(e @ (AppError::Invalid { .. } | AppError::NotFound(_))) => {
+        Err(e @ (AppError::Invalid(_) | AppError::NotFound(_))) => {
             let choices = choices(&app).await?;
             let form = form::<K>(&admin, &choices, Some(&id), &Values::new())
                 .refill(&values)

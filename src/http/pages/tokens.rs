@@ -120,7 +120,7 @@ async fn create(
             };
             Ok(render(StatusCode::OK, &page))
         }
-        Err(e @ AppError::Invalid { .. }) => {
+        Err(e @ AppError::Invalid(_)) => {
             let form = new_token_form(&admin).refill(&v).with_error(&e);
             list_page(&app, &admin, Some(form), StatusCode::BAD_REQUEST).await
         }

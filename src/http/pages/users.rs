@@ -160,7 +160,7 @@ async fn create(
     .await;
     match result {
         Ok(()) => Ok(Redirect::to("/users").into_response()),
-        Err(e @ (AppError::Invalid { .. } | AppError::Conflict(_))) => {
+        Err(e @ (AppError::Invalid(_) | AppError::Conflict(_))) => {
             let e = match e {
                 AppError::Conflict(_) => AppError::invalid("username", "is taken"),
                 other => other,
@@ -340,9 +340,7 @@ async fn after(
 ) -> PageResult {
     match result {
         Ok(()) => Ok(Redirect::to(&format!("/users/{}", urlencode(username))).into_response()),
-        Err(e @ AppError::Invalid { .. }) => {
-            edit_page(app, admin, username, Some((index, v, e))).await
-        }
+        Err(e @ AppError::Invalid(_)) => edit_page(app, admin, username, Some((index, v, e))).await,
         Err(e) => Err(e.into()),
     }
 }

@@ -169,16 +169,23 @@ pub struct Form {
 
 impl Form {
     /// Shows an error beside its field, or above the form.
+    /// Shows each problem beside its field; the others above the form.
     pub fn with_error(mut self, error: &AppError) -> Form {
-        let (field, message) = match error {
-            AppError::Invalid { field, message } => (field.as_str(), message.clone()),
-            other => ("", other.to_string()),
+        let AppError::Invalid(problems) = error else {
+            self.error = Some(error.to_string());
+            return self;
         };
-        // Errors from the catalog file name `model[0].input_price`.
-        let field = field.rsplit('.').next().unwrap_or(field);
-        match self.fields.iter_mut().find(|f| f.name == field) {
-            Some(f) => f.error = Some(message),
-            None => self.error = Some(error.to_string()),
+        let mut elsewhere = Vec::new();
+        for p in problems {
+            // Errors from the catalog file name `model[0].input_price`.
+            let field = p.field.rsplit('.').next().unwrap_or(&p.field);
+            match self.fields.iter_mut().find(|f| f.name == field) {
+                Some(f) if f.error.is_none() => f.error = Some(p.message.clone()),
+                _ => elsewhere.push(format!("{}: {}", p.field, p.message)),
+            }
+        }
+        if !elsewhere.is_empty() {
+            self.error = Some(elsewhere.join("; "));
         }
         self
     }
@@ -296,7 +303,7 @@ impl IntoResponse for PageError {
                 response
             }
             PageError::App(
-                e @ (AppError::Invalid { .. } | AppError::Conflict(_) | AppError::Rejected(_)),
+                e @ (AppError::Invalid(_) | AppError::Conflict(_) | AppError::Rejected(_)),
             ) => message(StatusCode::BAD_REQUEST, "That did not work", e.to_string()),
             PageError::App(AppError::Internal(why)) => {
                 tracing::error!(error = %why, "a page failed");
