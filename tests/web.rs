@@ -251,6 +251,34 @@ async fn forms_without_their_csrf_token_change_nothing(db: &TestDb) {
     let html = response.text().await.unwrap();
     assert_eq!(html.matches("field invalid").count(), 3, "{html}");
     assert!(html.contains("must be a slug"), "{html}");
+    for (form, errors) in [
+        (
+            vec![("max_requests_per_day", "x"), ("max_cost_per_day", "abc")],
+            2,
+        ),
+        (
+            vec![("max_tokens_per_day", "-1"), ("max_cost_per_month", "-2")],
+            2,
+        ),
+    ] {
+        let mut form = form;
+        form.push(("csrf", csrf.as_str()));
+        let response = http
+            .post(server.url("/users/mia/budget"))
+            .header(COOKIE, &admin)
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let html = response.text().await.unwrap();
+        assert_eq!(
+            html.matches("field invalid").count(),
+            errors,
+            "{form:?}: {html}"
+        );
+    }
+    assert!(server.app.budget("mia").await.unwrap().is_none());
     assert!(
         server
             .app

@@ -8,7 +8,7 @@ use std::collections::{BTreeSet, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::{App, AppError, AppResult, Problem};
+use super::{App, AppError, AppResult, Problems};
 use crate::domain::catalog::check_identifier;
 use crate::domain::{Configuration, DailyLimits, Model, Money, Price, Pricing, Provider, Task};
 
@@ -388,46 +388,6 @@ impl CatalogFile {
             configurations,
             tasks,
         })
-    }
-}
-
-/// Every problem a check finds, so that one answer names them all.
-#[derive(Default)]
-struct Problems(Vec<Problem>);
-
-impl Problems {
-    fn add(&mut self, field: String, message: impl Into<String>) {
-        self.0.push(Problem {
-            field,
-            message: message.into(),
-        });
-    }
-
-    fn check(&mut self, result: AppResult<()>) {
-        self.take(result);
-    }
-
-    /// The value, or None with its problems noted.
-    fn take<T>(&mut self, result: AppResult<T>) -> Option<T> {
-        match result {
-            Ok(value) => Some(value),
-            Err(AppError::Invalid(problems)) => {
-                self.0.extend(problems);
-                None
-            }
-            Err(other) => {
-                self.add(String::new(), other.to_string());
-                None
-            }
-        }
-    }
-
-    fn finish(self) -> AppResult<()> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(AppError::Invalid(self.0))
-        }
     }
 }
 

@@ -46,6 +46,47 @@ impl AppError {
     }
 }
 
+/// Every problem a check finds, so that one answer names them all.
+#[derive(Default)]
+pub struct Problems(Vec<Problem>);
+
+impl Problems {
+    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push(Problem {
+            field: field.into(),
+            message: message.into(),
+        });
+    }
+
+    pub fn check(&mut self, result: AppResult<()>) {
+        self.take(result);
+    }
+
+    /// The value, or None with its problems noted.
+    pub fn take<T>(&mut self, result: AppResult<T>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(AppError::Invalid(problems)) => {
+                self.0.extend(problems);
+                None
+            }
+            Err(other) => {
+                self.add("", other.to_string());
+                None
+            }
+        }
+    }
+
+    /// Ok when nothing was found.
+    pub fn finish(self) -> AppResult<()> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Invalid(self.0))
+        }
+    }
+}
+
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> AppError {
         match e {

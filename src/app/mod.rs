@@ -25,7 +25,7 @@ use crate::store::{self, BatchOutcome, NewUser, PreparedRecord, Store, UsageRow}
 pub use analytics::{Listed, NO_MODEL, SYSTEM, UNATTRIBUTED};
 pub use budget::{BudgetAnswer, BudgetRequest, DEFAULT_RESERVATION_TTL};
 pub use catalog_file::{ApplySummary, CatalogFile};
-pub use error::{AppError, AppResult, Problem};
+pub use error::{AppError, AppResult, Problem, Problems};
 pub use seed::{Scale, SeedOptions, SeedSummary};
 pub use sessions::{LoginOutcome, SESSION_LIFETIME};
 
@@ -292,6 +292,7 @@ impl App {
     }
 
     pub async fn set_budget(&self, username: &str, budget: &Budget) -> AppResult<()> {
+        let mut problems = Problems::default();
         for (field, value) in [
             ("max_requests_per_day", budget.max_requests_per_day.into()),
             ("max_tokens_per_day", budget.max_tokens_per_day.into()),
@@ -304,9 +305,10 @@ impl App {
             ("max_cost_per_month", budget.max_cost_per_month.picos()),
         ] {
             if value < 0i128 {
-                return Err(AppError::invalid(field, "must not be negative"));
+                problems.add(field, "must not be negative");
             }
         }
+        problems.finish()?;
         Ok(self.store.set_budget(username, budget).await?)
     }
 

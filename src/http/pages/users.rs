@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect};
 use super::catalog::urlencode;
 use super::session::Admin;
 use super::view::{Cell, EditPage, Field, Form, ListPage, PageResult, Values, render, text, whole};
-use crate::app::{App, AppError, AppResult};
+use crate::app::{App, AppError, AppResult, Problems};
 use crate::domain::money::format_count;
 use crate::domain::{Budget, Money, Role, User};
 use crate::http::routes::{Access, Routes};
@@ -352,27 +352,26 @@ async fn set_budget(
     PostForm(v): PostForm<Values>,
 ) -> PageResult {
     admin.check_csrf(&v)?;
-    let parse = || -> AppResult<Budget> {
-        let count = |key: &'static str| whole(&v, key);
-        let usd = |key: &'static str| -> AppResult<Money> {
-            let s = text(&v, key);
-            if s.is_empty() {
-                return Ok(Money::ZERO);
-            }
-            Money::parse_usd(&s).map_err(|e| AppError::invalid(key, e.to_string()))
-        };
-        Ok(Budget {
-            max_requests_per_day: count("max_requests_per_day")?,
-            max_tokens_per_day: count("max_tokens_per_day")?,
-            max_cost_per_day: usd("max_cost_per_day")?,
-            max_requests_per_month: count("max_requests_per_month")?,
-            max_tokens_per_month: count("max_tokens_per_month")?,
-            max_cost_per_month: usd("max_cost_per_month")?,
-            enforced: v.get("enforced").is_some_and(|e| e == "true"),
-        })
+    // Every unreadable field is named at once.
+    let mut p = Problems::default();
+    let usd = |key: &'static str| -> AppResult<Money> {
+        let s = text(&v, key);
+        if s.is_empty() {
+            return Ok(Money::ZERO);
+        }
+        Money::parse_usd(&s).map_err(|e| AppError::invalid(key, e.to_string()))
     };
-    let result = match parse() {
-        Ok(budget) => app.set_budget(&username, &budget).await,
+    let budget = Budget {
+        max_requests_per_day: p.take(whole(&v, "max_requests_per_day")).unwrap_or(0),
+        max_tokens_per_day: p.take(whole(&v, "max_tokens_per_day")).unwrap_or(0),
+        max_cost_per_day: p.take(usd("max_cost_per_day")).unwrap_or_default(),
+        max_requests_per_month: p.take(whole(&v, "max_requests_per_month")).unwrap_or(0),
+        max_tokens_per_month: p.take(whole(&v, "max_tokens_per_month")).unwrap_or(0),
+        max_cost_per_month: p.take(usd("max_cost_per_month")).unwrap_or_default(),
+        enforced: v.get("enforced").is_some_and(|e| e == "true"),
+    };
+    let result = match p.finish() {
+        Ok(()) => app.set_budget(&username, &budget).await,
         Err(e) => Err(e),
     };
     after(&app, &admin, &username, 0, v, result).await

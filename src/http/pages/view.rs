@@ -35,7 +35,9 @@ pub fn whole(values: &Values, key: &'static str) -> Result<i64, AppError> {
         return Ok(0);
     }
     v.parse()
-        .map_err(|_| AppError::invalid(key, "must be a whole number (0 = unlimited)"))
+        .ok()
+        .filter(|n: &i64| *n >= 0)
+        .ok_or_else(|| AppError::invalid(key, "must be a whole number, 0 or more (0 = unlimited)"))
 }
 
 /// The navigation bar of a signed-in administrator.
