@@ -190,10 +190,12 @@ pub(crate) fn parse_decimal(text: &str, digits: usize) -> Result<(i64, i64), Dec
     if int.is_empty() || !all_digits(int) || !all_digits(frac) || text.ends_with('.') {
         return Err(DecimalError::Syntax);
     }
+    // Zeros that change nothing do not count against the limits.
+    let frac = frac.trim_end_matches('0');
     if frac.len() > digits {
         return Err(DecimalError::TooPrecise);
     }
-    if int.len() > 15 {
+    if int.trim_start_matches('0').len() > 15 {
         return Err(DecimalError::TooLarge);
     }
     let int: i64 = int.parse().map_err(|_| DecimalError::TooLarge)?;
@@ -217,6 +219,15 @@ mod tests {
         assert_eq!(m.to_string(), "0.008755");
         assert_eq!(Money::parse_usd("5.31").unwrap().to_string(), "5.310000");
         assert_eq!(Money::parse_usd("0").unwrap().to_string(), "0.000000");
+        assert_eq!(
+            Money::parse_usd("0.100000000000000000").unwrap().to_string(),
+            "0.100000"
+        );
+        assert_eq!(
+            Money::parse_usd("0000000000000000001.5").unwrap().to_string(),
+            "1.500000"
+        );
+        assert!(Money::parse_usd("0.0000000000001").is_err(), "a 13th digit that counts");
         assert_eq!(
             Money::parse_usd("0.000000000001").unwrap().to_string(),
             "0.000000000001"
