@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::analytics::Totals;
 use super::catalog::{Budget, DailyLimits};
-use super::money::Money;
+use super::money::{Money, format_count};
 
 /// A ceiling that can deny a call; the stable key is its JSON name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -49,6 +49,12 @@ pub struct Decision {
     pub reason: String,
 }
 
+/// `10,000 tokens`, `1 request`: a ceiling as the reason names it.
+fn count(n: i64, unit: &str) -> String {
+    let plural = if n == 1 { "" } else { "s" };
+    format!("{} {unit}{plural}", format_count(n))
+}
+
 fn count_over(used: i64, add: i64, max: i64) -> bool {
     max > 0 && used + add > max
 }
@@ -61,6 +67,7 @@ fn cost_over(used: Money, add: Money, max: Money) -> bool {
 /// month, then the configuration's day. One request and the planned amounts
 /// are added first; only a sum above a ceiling denies.
 pub fn decide(state: &BudgetState, planned: Planned) -> Decision {
+    let enforced = state.budget.is_some_and(|b| b.enforced);
     let mut checks: Vec<(Limit, bool, String)> = Vec::new();
     if let Some(b) = state.budget.filter(|b| b.enforced) {
         let (d, m) = (&state.day, &state.month);
@@ -68,12 +75,12 @@ pub fn decide(state: &BudgetState, planned: Planned) -> Decision {
             (
                 Limit::RequestsPerDay,
                 count_over(d.requests, 1, b.max_requests_per_day),
-                format!("{} requests per day", b.max_requests_per_day),
+                format!("{} per day", count(b.max_requests_per_day, "request")),
             ),
             (
                 Limit::TokensPerDay,
                 count_over(d.tokens, planned.tokens, b.max_tokens_per_day),
-                format!("{} tokens per day", b.max_tokens_per_day),
+                format!("{} per day", count(b.max_tokens_per_day, "token")),
             ),
             (
                 Limit::CostPerDay,
@@ -83,12 +90,12 @@ pub fn decide(state: &BudgetState, planned: Planned) -> Decision {
             (
                 Limit::RequestsPerMonth,
                 count_over(m.requests, 1, b.max_requests_per_month),
-                format!("{} requests per month", b.max_requests_per_month),
+                format!("{} per month", count(b.max_requests_per_month, "request")),
             ),
             (
                 Limit::TokensPerMonth,
                 count_over(m.tokens, planned.tokens, b.max_tokens_per_month),
-                format!("{} tokens per month", b.max_tokens_per_month),
+                format!("{} per month", count(b.max_tokens_per_month, "token")),
             ),
             (
                 Limit::CostPerMonth,
@@ -103,16 +110,16 @@ pub fn decide(state: &BudgetState, planned: Planned) -> Decision {
                 Limit::ConfigRequestsPerDay,
                 count_over(c.requests, 1, l.max_requests_per_day),
                 format!(
-                    "{} requests per day of the configuration {name:?}",
-                    l.max_requests_per_day
+                    "{} per day of the configuration {name:?}",
+                    count(l.max_requests_per_day, "request")
                 ),
             ),
             (
                 Limit::ConfigTokensPerDay,
                 count_over(c.tokens, planned.tokens, l.max_tokens_per_day),
                 format!(
-                    "{} tokens per day of the configuration {name:?}",
-                    l.max_tokens_per_day
+                    "{} per day of the configuration {name:?}",
+                    count(l.max_tokens_per_day, "token")
                 ),
             ),
             (
@@ -134,7 +141,11 @@ pub fn decide(state: &BudgetState, planned: Planned) -> Decision {
         None => Decision {
             allowed: true,
             exceeded_limit: None,
-            reason: "Within budget.".into(),
+            reason: if enforced || state.configuration.is_some() {
+                "Within budget.".into()
+            } else {
+                "No budget is enforced for this user.".into()
+            },
         },
     }
 }
@@ -188,7 +199,35 @@ mod tests {
             enforced: false,
             ..Budget::default()
         };
-        assert!(decide(&state(tight, busy, busy), NONE).allowed);
+        let unenforced = decide(&state(tight, busy, busy), NONE);
+        assert!(unenforced.allowed);
+        assert_eq!(unenforced.reason, "No budget is enforced for this user.");
+        let enforced = Budget {
+            enforced: true,
+            ..tight
+        };
+        let fresh = totals(0, 0, "0");
+        assert_eq!(
+            decide(&state(enforced, fresh, fresh), NONE).reason,
+            "Within budget."
+        );
+        assert_eq!(
+            decide(&state(enforced, totals(1, 0, "0"), fresh), NONE).reason,
+            "This call would go over the limit of 1 request per day."
+        );
+        let tokens = Budget {
+            max_tokens_per_month: 10_000,
+            enforced: true,
+            ..Budget::default()
+        };
+        let planned = Planned {
+            cost: Money::ZERO,
+            tokens: 10_001,
+        };
+        assert_eq!(
+            decide(&state(tokens, fresh, fresh), planned).reason,
+            "This call would go over the limit of 10,000 tokens per month."
+        );
         let zero = Budget {
             enforced: true,
             ..Budget::default()

@@ -220,14 +220,21 @@ mod tests {
         assert_eq!(Money::parse_usd("5.31").unwrap().to_string(), "5.310000");
         assert_eq!(Money::parse_usd("0").unwrap().to_string(), "0.000000");
         assert_eq!(
-            Money::parse_usd("0.100000000000000000").unwrap().to_string(),
+            Money::parse_usd("0.100000000000000000")
+                .unwrap()
+                .to_string(),
             "0.100000"
         );
         assert_eq!(
-            Money::parse_usd("0000000000000000001.5").unwrap().to_string(),
+            Money::parse_usd("0000000000000000001.5")
+                .unwrap()
+                .to_string(),
             "1.500000"
         );
-        assert!(Money::parse_usd("0.0000000000001").is_err(), "a 13th digit that counts");
+        assert!(
+            Money::parse_usd("0.0000000000001").is_err(),
+            "a 13th digit that counts"
+        );
         assert_eq!(
             Money::parse_usd("0.000000000001").unwrap().to_string(),
             "0.000000000001"
