@@ -349,6 +349,24 @@ fn failing_commands_leave_nothing_behind() {
     assert!(!users.contains("anna"), "{users}");
 }
 
+/// A command that ends closes the ledger: the WAL is folded into the
+/// database file, so that file alone is the whole ledger.
+#[test]
+fn a_finished_command_leaves_one_self_contained_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ledger.db");
+    run_ok(cli(&format!("sqlite://{}", file.display())).args(["user", "add", "anna"]));
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["ledger.db"]);
+    let copy = dir.path().join("copy.db");
+    std::fs::copy(&file, &copy).unwrap();
+    let users = run_ok(cli(&format!("sqlite://{}", copy.display())).args(["user", "list"]));
+    assert!(users.contains("anna"), "{users}");
+}
+
 #[test]
 fn every_argument_is_documented_in_help() {
     for args in [

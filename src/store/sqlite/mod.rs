@@ -46,7 +46,27 @@ struct Writer {
 pub struct SqliteStore {
     path: PathBuf,
     writer: mpsc::Sender<Job>,
+    /// Joined on drop, so the writer's connection is closed before the
+    /// process may exit.
+    writer_thread: Option<std::thread::JoinHandle<()>>,
     readers: Arc<Mutex<Vec<Connection>>>,
+}
+
+/// Closes every connection, the writer's last: the last one to close folds
+/// the WAL into the database file and removes it, so a command that ends
+/// leaves one self-contained file (a copy of it alone is the whole ledger).
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        if let Ok(mut readers) = self.readers.lock() {
+            readers.clear();
+        }
+        // The writer thread ends when its queue closes.
+        let (closed, _) = mpsc::channel(1);
+        drop(std::mem::replace(&mut self.writer, closed));
+        if let Some(thread) = self.writer_thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -90,13 +110,14 @@ impl SqliteStore {
             state: usage::WriterState::default(),
         };
         let (jobs_tx, jobs) = mpsc::channel(group::QUEUE);
-        std::thread::Builder::new()
+        let writer_thread = std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || run_writer(&mut writer, jobs))
             .map_err(|e| StoreError::Database(format!("cannot start the writer thread: {e}")))?;
         Ok(SqliteStore {
             path,
             writer: jobs_tx,
+            writer_thread: Some(writer_thread),
             readers: Arc::new(Mutex::new(Vec::new())),
         })
     }
