@@ -584,6 +584,10 @@ async fn unknown_paths_and_methods_are_explained(db: &TestDb) {
         body["error"].as_str().unwrap().contains("does not exist"),
         "{body}"
     );
+    let root = sign_in(&server, "root", "admin-password").await.1.unwrap();
+    let (status, _, html) = get(&server, "/providers/%FF", Some(&root)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html.contains("<html") && html.contains("path"), "{html}");
     let (status, _, html) = get(&server, "/logout", None).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     assert!(html.contains("<html") && html.contains("/logout"), "{html}");

@@ -12,7 +12,8 @@ pub(crate) mod pages;
 use std::future::Future;
 use std::sync::Arc;
 
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware;
 use axum::response::IntoResponse;
@@ -76,6 +77,21 @@ fn answer(uri: &Uri, e: AppError) -> Response {
         error::ApiError::App(e).into_response()
     } else {
         pages::PageError::App(e).into_response()
+    }
+}
+
+/// The path parameter of a route, as text. A malformed one (say `%FF`,
+/// not UTF-8) is a 400 in the route's own format, not axum's plain text.
+pub struct Segment(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Segment {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Segment, Response> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(text)) => Ok(Segment(text)),
+            Err(e) => Err(answer(&parts.uri, AppError::invalid("path", e.body_text()))),
+        }
     }
 }
 

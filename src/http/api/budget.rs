@@ -5,13 +5,14 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde_json::{Map, Value, json};
 
 use super::body;
 use crate::app::{App, AppError, BudgetAnswer, BudgetRequest};
 use crate::domain::Money;
 use crate::domain::budget::Planned;
+use crate::http::Segment;
 use crate::http::auth::Token;
 use crate::http::error::ApiError;
 use crate::http::routes::{Access, Routes};
@@ -120,7 +121,7 @@ async fn reserve(
 async fn release(
     State(app): State<Arc<App>>,
     token: Token,
-    Path(id): Path<String>,
+    Segment(id): Segment,
 ) -> Result<Json<Value>, ApiError> {
     token.require_ingest()?;
     if app.release_reservation(&id).await? {

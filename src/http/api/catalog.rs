@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -20,6 +20,7 @@ use super::body;
 use crate::app::catalog_file::{ConfigurationEntry, ModelEntry, ProviderEntry, TaskEntry};
 use crate::app::{App, AppError, AppResult, CatalogFile, Listed};
 use crate::domain::{Configuration, Model, Provider, Task, Totals};
+use crate::http::Segment;
 use crate::http::auth::{Manager, Reader};
 use crate::http::error::ApiError;
 use crate::http::routes::{Access, Routes};
@@ -128,7 +129,7 @@ async fn list<K: Kind>(
 async fn put<K: Kind>(
     State(app): State<Arc<App>>,
     _manager: Manager,
-    Path(id): Path<String>,
+    Segment(id): Segment,
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let mut fields = body::object(&body::read(body).await?)?;

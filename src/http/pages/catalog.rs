@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Form as PostForm, Path, State};
+use axum::extract::{Form as PostForm, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 
@@ -18,6 +18,7 @@ use crate::app::catalog_file::{ConfigurationEntry, Decimal, ModelEntry, Provider
 use crate::app::{App, AppError, AppResult, CatalogFile};
 use crate::domain::Totals;
 use crate::domain::money::format_count;
+use crate::http::Segment;
 use crate::http::routes::{Access, Routes};
 
 /// Choices for the reference fields of the forms.
@@ -171,7 +172,7 @@ fn not_found<K: Kind>(id: &str) -> AppError {
 async fn edit<K: Kind>(
     State(app): State<Arc<App>>,
     admin: Admin,
-    Path(id): Path<String>,
+    Segment(id): Segment,
 ) -> PageResult {
     edit_page::<K>(&app, &admin, &id, None, StatusCode::OK).await
 }
@@ -214,7 +215,7 @@ async fn create<K: Kind>(
 async fn update<K: Kind>(
     State(app): State<Arc<App>>,
     admin: Admin,
-    Path(id): Path<String>,
+    Segment(id): Segment,
     PostForm(mut values): PostForm<Values>,
 ) -> PageResult {
     admin.check_csrf(&values)?;

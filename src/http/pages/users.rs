@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Form as PostForm, Path, State};
+use axum::extract::{Form as PostForm, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 
@@ -12,6 +12,7 @@ use super::view::{Cell, EditPage, Field, Form, ListPage, PageResult, Values, ren
 use crate::app::{App, AppError, AppResult, Problems};
 use crate::domain::money::format_count;
 use crate::domain::{Budget, Money, Role, User};
+use crate::http::Segment;
 use crate::http::routes::{Access, Routes};
 
 pub fn routes(r: Routes) -> Routes {
@@ -321,11 +322,7 @@ async fn edit_page(
     Ok(render(status, &page))
 }
 
-async fn edit(
-    State(app): State<Arc<App>>,
-    admin: Admin,
-    Path(username): Path<String>,
-) -> PageResult {
+async fn edit(State(app): State<Arc<App>>, admin: Admin, Segment(username): Segment) -> PageResult {
     edit_page(&app, &admin, &username, None).await
 }
 
@@ -348,7 +345,7 @@ async fn after(
 async fn set_budget(
     State(app): State<Arc<App>>,
     admin: Admin,
-    Path(username): Path<String>,
+    Segment(username): Segment,
     PostForm(v): PostForm<Values>,
 ) -> PageResult {
     admin.check_csrf(&v)?;
@@ -380,7 +377,7 @@ async fn set_budget(
 async fn set_role(
     State(app): State<Arc<App>>,
     admin: Admin,
-    Path(username): Path<String>,
+    Segment(username): Segment,
     PostForm(v): PostForm<Values>,
 ) -> PageResult {
     admin.check_csrf(&v)?;
@@ -397,7 +394,7 @@ async fn set_role(
 async fn set_password(
     State(app): State<Arc<App>>,
     admin: Admin,
-    Path(username): Path<String>,
+    Segment(username): Segment,
     PostForm(v): PostForm<Values>,
 ) -> PageResult {
     admin.check_csrf(&v)?;
@@ -413,7 +410,7 @@ async fn set_password(
 async fn set_profile(
     State(app): State<Arc<App>>,
     admin: Admin,
-    Path(username): Path<String>,
+    Segment(username): Segment,
     PostForm(v): PostForm<Values>,
 ) -> PageResult {
     admin.check_csrf(&v)?;
