@@ -325,6 +325,15 @@ async fn holds_count_until_settled_released_or_expired(db: &TestDb) {
         "the hold still counts"
     );
 
+    // A user the ledger did not know when reserving settles their own hold
+    // (the first call of a new user on the strict path).
+    let newcomer = app.reserve_budget(&ask("carl", 10, "0")).await.unwrap();
+    let (carl_id, _) = newcomer.reservation.expect("no budget: allowed and held");
+    let mut first_call = call("carl", 10, "0");
+    first_call.reservation_id = Some(carl_id.clone());
+    app.record(vec![first_call]).await.unwrap();
+    assert!(!app.release_reservation(&carl_id).await.unwrap(), "settled");
+
     // Settled: the actual usage replaces the hold, in the same transaction.
     let mut settled = call("ann", 500, "0.20");
     settled.reservation_id = Some(id.clone());

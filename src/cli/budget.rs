@@ -132,7 +132,9 @@ async fn print_budget(app: &App, username: &str, b: &Budget) -> Result<()> {
             cost(b.max_cost_per_month),
         ],
     ];
-    emit(&table(&["CEILING", "USED", "LIMIT"], &rows))?;
-    println!("Enforced: {}", if b.enforced { "yes" } else { "no" });
-    Ok(())
+    let enforced = if b.enforced { "yes" } else { "no" };
+    emit(&format!(
+        "{}Enforced: {enforced}\n",
+        table(&["CEILING", "USED", "LIMIT"], &rows)
+    ))
 }

@@ -462,10 +462,11 @@ pub fn reservation_ids(batches: &[Vec<PreparedRecord>]) -> BTreeSet<String> {
 
 /// Refuses the batches that name a reservation the ledger never issued, or
 /// one held for another user (settling it would free that user's budget).
-/// `known`: the reservations that exist, by id, with their user's name.
+/// `known`: the reservations that exist, by id, with their user's name; None
+/// for a user unknown when it reserved, who had no budget for it to free.
 pub fn reservation_refusals(
     batches: &[Vec<PreparedRecord>],
-    known: &HashMap<String, String>,
+    known: &HashMap<String, Option<String>>,
 ) -> Vec<Option<Vec<FieldError>>> {
     batches
         .iter()
@@ -477,7 +478,7 @@ pub fn reservation_refusals(
                     let id = p.record.reservation_id.as_ref()?;
                     let message = match known.get(id) {
                         None => "is not a reservation of this ledger".to_string(),
-                        Some(owner) if p.record.user.as_ref() != Some(owner) => {
+                        Some(Some(owner)) if p.record.user.as_ref() != Some(owner) => {
                             format!(
                                 "is a reservation of the user {owner:?}, not of this record's user"
                             )

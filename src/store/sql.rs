@@ -291,9 +291,10 @@ pub const INSERT_RESERVATION: &str =
     VALUES ($1, $2, $3, $4, $5, 'held', $6, $7)";
 pub const RELEASE_RESERVATION: &str = "UPDATE reservations SET state = 'released'
     WHERE id = $1 AND state = 'held' AND expires_at > $2";
-/// The user and configuration a reservation holds for, and the user's name.
+/// The user and configuration a reservation holds for, and the user's name
+/// (NULL when the user was unknown when it reserved: its id is then 0).
 pub const RESERVATION_OWNERS: &str = "SELECT r.user_id, r.configuration_id, u.username
-    FROM reservations r JOIN users u ON u.id = r.user_id WHERE r.id = $1";
+    FROM reservations r LEFT JOIN users u ON u.id = r.user_id WHERE r.id = $1";
 pub const SETTLE_RESERVATION: &str =
     "UPDATE reservations SET state = 'settled' WHERE id = $1 AND state = 'held'";
 pub const PRUNE_RESERVATIONS: &str = "DELETE FROM reservations WHERE expires_at < $1";

@@ -6,6 +6,7 @@ use std::fmt;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes, HttpBody};
+use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
@@ -30,27 +31,37 @@ pub async fn read(body: Body) -> Result<Bytes, ApiError> {
     }
 }
 
-/// A body that must be one JSON object with each key once.
+/// A body that must be one JSON object, with each key once in every
+/// object at any depth.
 pub fn object(body: &[u8]) -> Result<Map<String, Value>, AppError> {
     let mut de = serde_json::Deserializer::from_slice(body);
-    let map = de
-        .deserialize_any(ObjectVisitor)
-        .and_then(|map| de.end().map(|()| map))
+    let value = UniqueKeys::deserialize(&mut de)
+        .and_then(|UniqueKeys(value)| de.end().map(|()| value))
         .map_err(|e| AppError::invalid("body", format!("is not valid JSON: {e}")))?;
-    map.ok_or_else(|| AppError::invalid("body", "must be a JSON object"))
+    match value {
+        Value::Object(map) => Ok(map),
+        _ => Err(AppError::invalid("body", "must be a JSON object")),
+    }
 }
 
-/// An object's keys and values, refusing a repeated key; None for any
-/// other JSON value.
-struct ObjectVisitor;
+/// A JSON value read like `serde_json::Value`, refusing a repeated key.
+struct UniqueKeys(Value);
 
-impl<'de> Visitor<'de> for ObjectVisitor {
-    type Value = Option<Map<String, Value>>;
+impl<'de> Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<UniqueKeys, D::Error> {
+        d.deserialize_any(UniqueKeysVisitor).map(UniqueKeys)
+    }
+}
+
+struct UniqueKeysVisitor;
+
+impl<'de> Visitor<'de> for UniqueKeysVisitor {
+    type Value = Value;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object")
+        f.write_str("JSON")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
         let mut map = Map::new();
         while let Some(key) = access.next_key::<String>()? {
             if map.contains_key(&key) {
@@ -59,32 +70,38 @@ impl<'de> Visitor<'de> for ObjectVisitor {
                     "the key {shown:?} appears twice"
                 )));
             }
-            let value = access.next_value()?;
+            let UniqueKeys(value) = access.next_value()?;
             map.insert(key, value);
         }
-        Ok(Some(map))
+        Ok(Value::Object(map))
     }
-    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<de::IgnoredAny>()?.is_some() {}
-        Ok(None)
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(UniqueKeys(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
     }
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
     }
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(None)
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
     }
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(None)
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
     }
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(None)
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
     }
-    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(None)
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
     }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(None)
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
     }
 }
 
@@ -98,6 +115,11 @@ mod tests {
         assert_eq!(map["user"], "carl");
         let err = object(br#"{"user":"carl","user":"zzz"}"#).unwrap_err();
         assert!(err.to_string().contains("appears twice"), "{err}");
+        let nested = br#"{"provider":[{"identifier":"a","name":"x","name":"y"}]}"#;
+        let err = object(nested).unwrap_err();
+        assert!(err.to_string().contains("\"name\" appears twice"), "{err}");
+        let deep = object(br#"{"a":[1,{"b":[true,null,"s",-2,1.5]}]}"#).unwrap();
+        assert_eq!(deep["a"][1]["b"][4], 1.5);
         for not_an_object in [&b"[1]"[..], b"\"x\"", b"7", b"null", b"true"] {
             let err = object(not_an_object).unwrap_err();
             assert!(err.to_string().contains("must be a JSON object"), "{err}");

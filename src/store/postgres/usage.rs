@@ -126,7 +126,7 @@ async fn register(tx: &mut Tx, found: &resolve::Discoveries) -> StoreResult<()> 
 async fn lock_reservations(
     tx: &mut Tx,
     ids: &BTreeSet<String>,
-) -> StoreResult<HashMap<String, String>> {
+) -> StoreResult<HashMap<String, Option<String>>> {
     let mut known = HashMap::new();
     let mut users = BTreeSet::new();
     let mut configurations = BTreeSet::new();
@@ -136,7 +136,7 @@ async fn lock_reservations(
             .fetch_optional(&mut **tx)
             .await?;
         if let Some(row) = row {
-            known.insert(id.clone(), row.text(2)?);
+            known.insert(id.clone(), row.opt_text(2)?);
             users.insert(row.int(0)?);
             configurations.insert(row.int(1)?);
         }

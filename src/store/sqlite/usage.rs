@@ -384,7 +384,7 @@ fn record_in_transaction(
     let names = Names::of(batches);
     let mut known = HashMap::new();
     for id in resolve::reservation_ids(batches) {
-        if let Some(user) = query_opt(&tx, sql::RESERVATION_OWNERS, [&id], |r| r.text(2))? {
+        if let Some(user) = query_opt(&tx, sql::RESERVATION_OWNERS, [&id], |r| r.opt_text(2))? {
             known.insert(id, user);
         }
     }
