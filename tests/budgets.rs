@@ -38,6 +38,12 @@ fn ask(user: &str, tokens: i64, cost: &str) -> BudgetRequest {
     }
 }
 
+/// The user's requests today as a budget check counts them (holds included).
+async fn requests_today(app: &App, user: &str) -> i64 {
+    let answer = app.check_budget(&ask(user, 0, "0")).await.unwrap();
+    answer.usage.day.requests
+}
+
 async fn limit_of(app: &App, request: &BudgetRequest) -> Option<Limit> {
     let a = app.check_budget(request).await.unwrap();
     assert_eq!(a.decision.allowed, a.decision.exceeded_limit.is_none());
@@ -279,29 +285,13 @@ async fn holds_count_until_settled_released_or_expired(db: &TestDb) {
         (third.reservation.is_some(), third.decision.exceeded_limit),
         (false, Some(Limit::RequestsPerDay))
     );
-    assert_eq!(
-        app.check_budget(&ask("ann", 0, "0"))
-            .await
-            .unwrap()
-            .usage
-            .day
-            .requests,
-        2
-    );
+    assert_eq!(requests_today(&app, "ann").await, 2);
 
     // Released: it no longer counts, and cannot be released twice.
     let (id, _) = first.reservation.unwrap();
     assert!(app.release_reservation(&id).await.unwrap());
     assert!(!app.release_reservation(&id).await.unwrap());
-    assert_eq!(
-        app.check_budget(&ask("ann", 0, "0"))
-            .await
-            .unwrap()
-            .usage
-            .day
-            .requests,
-        1
-    );
+    assert_eq!(requests_today(&app, "ann").await, 1);
 
     // Another user's usage cannot settle it: that would free ann's budget.
     let (id, _) = second.reservation.unwrap();
@@ -315,12 +305,7 @@ async fn holds_count_until_settled_released_or_expired(db: &TestDb) {
         other => panic!("expected a refusal, got {other:?}"),
     }
     assert_eq!(
-        app.check_budget(&ask("ann", 0, "0"))
-            .await
-            .unwrap()
-            .usage
-            .day
-            .requests,
+        requests_today(&app, "ann").await,
         1,
         "the hold still counts"
     );

@@ -29,6 +29,22 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
+/// Posts a form as the session `cookie`; redirects are not followed.
+async fn post(
+    server: &TestServer,
+    path: &str,
+    cookie: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    client()
+        .post(server.url(path))
+        .header(COOKIE, cookie)
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn get(
     server: &TestServer,
     path: &str,
@@ -148,7 +164,6 @@ async fn forms_without_their_csrf_token_change_nothing(db: &TestDb) {
     let admin = admin.unwrap();
     let (_, _, html) = get(&server, "/providers", Some(&admin)).await;
     let csrf = csrf_of(&html);
-    let http = client();
     let fields = [
         ("identifier", "mistral"),
         ("name", "Mistral"),
@@ -160,22 +175,10 @@ async fn forms_without_their_csrf_token_change_nothing(db: &TestDb) {
         if let Some(t) = token {
             form.push(("csrf", t));
         }
-        let response = http
-            .post(server.url("/providers"))
-            .header(COOKIE, &admin)
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
+        let response = post(&server, "/providers", &admin, &form).await;
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "{token:?}");
     }
-    let response = http
-        .post(server.url("/logout"))
-        .header(COOKIE, &admin)
-        .form(&[("csrf", "x")])
-        .send()
-        .await
-        .unwrap();
+    let response = post(&server, "/logout", &admin, &[("csrf", "x")]).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert!(
         server
@@ -190,13 +193,7 @@ async fn forms_without_their_csrf_token_change_nothing(db: &TestDb) {
     // With the token it works.
     let mut form = fields.to_vec();
     form.push(("csrf", &csrf));
-    let response = http
-        .post(server.url("/providers"))
-        .header(COOKIE, &admin)
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let response = post(&server, "/providers", &admin, &form).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert!(
         server
@@ -218,13 +215,7 @@ async fn forms_without_their_csrf_token_change_nothing(db: &TestDb) {
         ("input_price", "1.23456"),
         ("output_price", "1"),
     ];
-    let response = http
-        .post(server.url("/models"))
-        .header(COOKIE, &admin)
-        .form(&bad)
-        .send()
-        .await
-        .unwrap();
+    let response = post(&server, "/models", &admin, &bad).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let html = response.text().await.unwrap();
     assert!(html.contains("field invalid"), "{html}");
@@ -240,13 +231,7 @@ async fn forms_without_their_csrf_token_change_nothing(db: &TestDb) {
         ("input_price", "-1"),
         ("output_price", "1.23456"),
     ];
-    let response = http
-        .post(server.url("/models"))
-        .header(COOKIE, &admin)
-        .form(&bad)
-        .send()
-        .await
-        .unwrap();
+    let response = post(&server, "/models", &admin, &bad).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let html = response.text().await.unwrap();
     assert_eq!(html.matches("field invalid").count(), 3, "{html}");
@@ -263,13 +248,7 @@ async fn forms_without_their_csrf_token_change_nothing(db: &TestDb) {
     ] {
         let mut form = form;
         form.push(("csrf", csrf.as_str()));
-        let response = http
-            .post(server.url("/users/mia/budget"))
-            .header(COOKIE, &admin)
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
+        let response = post(&server, "/users/mia/budget", &admin, &form).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
         let html = response.text().await.unwrap();
         assert_eq!(
@@ -298,13 +277,7 @@ async fn forms_without_their_csrf_token_change_nothing(db: &TestDb) {
         ("input_price", "1"),
         ("output_price", "1"),
     ];
-    let response = http
-        .post(server.url("/models/ghost"))
-        .header(COOKIE, &admin)
-        .form(&ghost)
-        .send()
-        .await
-        .unwrap();
+    let response = post(&server, "/models/ghost", &admin, &ghost).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert!(
         server
@@ -317,13 +290,7 @@ async fn forms_without_their_csrf_token_change_nothing(db: &TestDb) {
     );
 
     // Signing out ends the session.
-    let response = http
-        .post(server.url("/logout"))
-        .header(COOKIE, &admin)
-        .form(&[("csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let response = post(&server, "/logout", &admin, &[("csrf", csrf.as_str())]).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         get(&server, "/analytics", Some(&admin)).await.0,
@@ -462,24 +429,14 @@ async fn deactivated_users_lose_their_sessions(db: &TestDb) {
     let (_, _, html) = get(&server, "/users/ops", Some(&root)).await;
     assert!(html.contains("/users/ops/profile"), "{html}");
     let csrf = csrf_of(&html);
-    let post = |path: &'static str, form: Vec<(&'static str, String)>| {
-        let (server, root) = (&server, &root);
-        async move {
-            client()
-                .post(server.url(path))
-                .header(COOKIE, root)
-                .form(&form)
-                .send()
-                .await
-                .unwrap()
-                .status()
-        }
-    };
     let status = post(
+        &server,
         "/users/ops/profile",
-        vec![("csrf", csrf.clone()), ("display_name", "Ops Team".into())],
+        &root,
+        &[("csrf", &csrf), ("display_name", "Ops Team")],
     )
-    .await;
+    .await
+    .status();
     assert_eq!(status, StatusCode::SEE_OTHER);
     let (_, location, _) = get(&server, "/analytics", Some(&ops)).await;
     assert_eq!(location, "/login", "the session of an inactive user ends");
@@ -495,20 +452,27 @@ async fn deactivated_users_lose_their_sessions(db: &TestDb) {
     );
 
     let status = post(
+        &server,
         "/users/root/profile",
-        vec![("csrf", csrf.clone()), ("display_name", "Root".into())],
+        &root,
+        &[("csrf", &csrf), ("display_name", "Root")],
     )
-    .await;
+    .await
+    .status();
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    let too_long = "x".repeat(129);
     let status = post(
+        &server,
         "/users/ops/profile",
-        vec![
-            ("csrf", csrf.clone()),
-            ("display_name", "x".repeat(129)),
-            ("active", "true".into()),
+        &root,
+        &[
+            ("csrf", &csrf),
+            ("display_name", &too_long),
+            ("active", "true"),
         ],
     )
-    .await;
+    .await
+    .status();
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let root_user = server.app.users().await.unwrap();
     assert!(root_user.iter().any(|u| u.username == "root" && u.active));
