@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 mod json;
 
 pub use json::parse_body;
+pub(crate) use json::repeated_key;
 
 use super::money::Money;
 use super::service::ServiceType;

@@ -123,7 +123,7 @@ impl<'a> Object<'a> {
     /// Reads the value of `key`; refuses a key the object has already.
     fn read<A: MapAccess<'a>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
         let fields = &mut self.fields;
-        let repeated = || de::Error::custom(format!("the key {:?} appears twice", shown(key)));
+        let repeated = || repeated_key(key);
         if key == "records" {
             if self.records.is_some() {
                 return Err(repeated());
@@ -250,6 +250,12 @@ impl<'a> Object<'a> {
         }
         (record, errors)
     }
+}
+
+/// The error for a key its object has already: every JSON body reader of
+/// the API refuses one rather than let the last win unseen.
+pub(crate) fn repeated_key<E: de::Error>(key: &str) -> E {
+    E::custom(format!("the key {:?} appears twice", shown(key)))
 }
 
 /// A key as error messages show it.

@@ -11,7 +11,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
 use crate::app::AppError;
-use crate::domain::record::MAX_BODY_BYTES;
+use crate::domain::record::{MAX_BODY_BYTES, repeated_key};
 use crate::http::error::ApiError;
 
 /// How long a client may take to send a request body.
@@ -65,10 +65,7 @@ impl<'de> Visitor<'de> for UniqueKeysVisitor {
         let mut map = Map::new();
         while let Some(key) = access.next_key::<String>()? {
             if map.contains_key(&key) {
-                let shown: String = key.chars().take(64).collect();
-                return Err(de::Error::custom(format!(
-                    "the key {shown:?} appears twice"
-                )));
+                return Err(repeated_key(&key));
             }
             let UniqueKeys(value) = access.next_value()?;
             map.insert(key, value);
