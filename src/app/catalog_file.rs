@@ -183,8 +183,9 @@ fn name(field: String, value: &str) -> AppResult<()> {
 
 /// A record's identifier: for a new record a slug (SPEC §2), lower-case
 /// letters, digits, `-`, `_`, `.` and `:` (Ollama's `llama3.1:8b`),
-/// starting with a letter or digit, so that it reads well in links and files. A stored one, such as a name
-/// discovered from usage, stays editable as it is.
+/// starting with a letter or digit, so that it reads well in links and
+/// files. A stored one, such as a name discovered from usage, stays
+/// editable as it is.
 fn identifier(field: String, value: &str, stored: &[String]) -> AppResult<()> {
     name(field.clone(), value)?;
     if stored.iter().any(|s| s == value) || is_slug(value, ".-_:") {
