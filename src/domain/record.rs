@@ -133,7 +133,9 @@ impl UsageRecord {
         if c.prompt_tokens >= 0
             && c.cache_read_tokens >= 0
             && c.cache_write_tokens >= 0
-            && c.cache_read_tokens + c.cache_write_tokens > c.prompt_tokens
+            // Summed wide: each may be out of range (and named so above).
+            && i128::from(c.cache_read_tokens) + i128::from(c.cache_write_tokens)
+                > i128::from(c.prompt_tokens)
         {
             check(
                 "cache_read_tokens",
@@ -357,6 +359,19 @@ mod tests {
                 (0, "source".into()),
                 (0, "prompt_tokens".into()),
                 (0, "occurred_at".into()),
+            ]
+        );
+        // Counts too large for their range are named, and their sum does
+        // not overflow.
+        let errors = field_errors(json!({
+            "service": "chat", "provider": "p", "prompt_tokens": 1,
+            "cache_read_tokens": i64::MAX, "cache_write_tokens": i64::MAX,
+        }));
+        assert_eq!(
+            errors,
+            vec![
+                (0, "cache_read_tokens".to_string()),
+                (0, "cache_write_tokens".into()),
             ]
         );
         let errors = field_errors(json!({}));
