@@ -311,6 +311,117 @@ async fn idempotency_keys_count_a_record_once(db: &TestDb) {
     assert_eq!(app.record(vec![keyed("k1")]).await.unwrap().duplicates, 1);
 }
 
+/// A key reused for a different record is refused (with the field named and
+/// nothing of its request stored) instead of being taken for a retry, which
+/// would drop that record's usage: against a stored key, a key of an earlier
+/// record of the same batch, a key folded into SQLite's index, after
+/// reopening, and between concurrent callers.
+async fn a_key_reused_for_a_different_record_is_refused(db: &TestDb) {
+    let keyed = |key: &str, prompt: i64| {
+        let mut r = chat("gpt-4o", prompt, 0);
+        r.idempotency_key = Some(key.into());
+        r
+    };
+    let refused_on = |result: Result<_, AppError>| match result {
+        Err(AppError::Rejected(RejectReason::Invalid(errors))) => errors
+            .iter()
+            .map(|e| (e.index, e.field.clone()))
+            .collect::<Vec<_>>(),
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    let app = db.open("UTC").await;
+    with_catalog(&app).await;
+    assert_eq!(
+        app.record(vec![keyed("k1", 1000)]).await.unwrap().recorded,
+        1
+    );
+    // The same record again is a retry.
+    assert_eq!(
+        app.record(vec![keyed("k1", 1000)])
+            .await
+            .unwrap()
+            .duplicates,
+        1
+    );
+    let key = |i| (i, "idempotency_key".to_string());
+    assert_eq!(
+        refused_on(app.record(vec![keyed("k1", 999)]).await),
+        [key(0)]
+    );
+    let mut later = keyed("k1", 1000);
+    later.occurred_at = Some(Utc::now() - chrono::Duration::minutes(5));
+    assert_eq!(refused_on(app.record(vec![later]).await), [key(0)]);
+    // The whole batch is refused, and its new key stays free.
+    let mixed = vec![
+        keyed("k2", 5),
+        keyed("k1", 7),
+        keyed("k3", 5),
+        keyed("k3", 6),
+    ];
+    assert_eq!(refused_on(app.record(mixed).await), [key(1), key(3)]);
+    assert_eq!(app.record(vec![keyed("k2", 5)]).await.unwrap().recorded, 1);
+    assert_eq!(totals(&app).await.0, 2);
+
+    // Concurrent callers with one key and different records: one is
+    // recorded, the other refused, whichever group each lands in.
+    let app = std::sync::Arc::new(app);
+    let calls: Vec<_> = (0..40)
+        .flat_map(|i| {
+            [1, 2].map(|prompt| {
+                let (app, record) = (app.clone(), keyed(&format!("race-{i}"), prompt));
+                tokio::spawn(async move { app.record(vec![record]).await })
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for call in calls {
+        outcomes.push(call.await.unwrap());
+    }
+    for pair in outcomes.chunks(2) {
+        let recorded: Vec<bool> = pair.iter().map(Result::is_ok).collect();
+        assert!(
+            recorded == [true, false] || recorded == [false, true],
+            "{pair:?}"
+        );
+        for refused in pair.iter().filter(|o| o.is_err()) {
+            assert!(
+                format!("{refused:?}").contains("idempotency_key"),
+                "{refused:?}"
+            );
+        }
+    }
+    assert_eq!(totals(&app).await.0, 42);
+
+    // Keys folded into SQLite's index, and keys read again after reopening,
+    // keep their fingerprints.
+    let many: Vec<UsageRecord> = (0..9_000).map(|i| keyed(&format!("many-{i}"), 3)).collect();
+    for chunk in many.chunks(1_000) {
+        app.record(chunk.to_vec()).await.unwrap();
+    }
+    assert_eq!(
+        refused_on(app.record(vec![keyed("many-1", 4)]).await),
+        [key(0)]
+    );
+    assert_eq!(
+        app.record(vec![keyed("many-8999", 3)])
+            .await
+            .unwrap()
+            .duplicates,
+        1
+    );
+    drop(app);
+    let reopened = db.open("UTC").await;
+    assert_eq!(
+        refused_on(reopened.record(vec![keyed("many-8999", 4)]).await),
+        [key(0)]
+    );
+    assert_eq!(
+        refused_on(reopened.record(vec![keyed("k1", 4)]).await),
+        [key(0)]
+    );
+    assert_eq!(totals(&reopened).await.0, 9_042);
+}
+
 /// Enough keys to move SQLite's key log into its index more than once,
 /// and a second ledger handle on the same database (as another process
 /// would be) that writes in between.
@@ -599,6 +710,7 @@ both_stores!(
     an_ambiguous_vendor_model_id_is_refused,
     a_batch_with_one_bad_record_stores_nothing,
     idempotency_keys_count_a_record_once,
+    a_key_reused_for_a_different_record_is_refused,
     idempotency_keys_stay_known_in_volume_and_across_handles,
     concurrent_records_and_catalog_writes_all_land,
     expired_idempotency_keys_are_forgotten,

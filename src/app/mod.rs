@@ -131,10 +131,9 @@ impl App {
         }
         let batch = records
             .into_iter()
-            .map(|record| PreparedRecord {
-                day: Day::of(record.occurred_at.unwrap_or(now), self.timezone),
-                received_at: now.timestamp(),
-                record,
+            .map(|record| {
+                let day = Day::of(record.occurred_at.unwrap_or(now), self.timezone);
+                PreparedRecord::new(record, day, now.timestamp())
             })
             .collect();
         self.store

@@ -444,11 +444,7 @@ impl App {
             .into_iter()
             .map(|mut record| {
                 record.occurred_at = Some(at);
-                PreparedRecord {
-                    record,
-                    day,
-                    received_at: received,
-                }
+                PreparedRecord::new(record, day, received)
             })
             .collect();
         let n = batch.len() as u64;

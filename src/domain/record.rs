@@ -86,6 +86,72 @@ impl UsageRecord {
         }
     }
 
+    /// A digest of everything the record reports except its idempotency
+    /// key, stored with the key: a retry must repeat its record, and a key
+    /// reused for a different record is refused instead of being taken for a
+    /// retry (which would drop that record's usage). Equal values give equal
+    /// digests however they were written (`"0.10"` and `"0.1"`, `Z` and
+    /// `+00:00`). Stored digests must stay comparable, so this encoding must
+    /// never change.
+    pub fn fingerprint(&self) -> i64 {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        let name = |h: &mut Sha256, v: &Option<String>| match v {
+            None => h.update([0]),
+            Some(s) => {
+                h.update([1]);
+                h.update((s.len() as u64).to_le_bytes());
+                h.update(s.as_bytes());
+            }
+        };
+        h.update(self.service.code().to_le_bytes());
+        for v in [
+            &self.provider,
+            &self.model,
+            &self.configuration,
+            &self.task,
+            &self.user,
+            &self.source,
+            &self.reservation_id,
+        ] {
+            name(&mut h, v);
+        }
+        let c = &self.counts;
+        for n in [
+            c.prompt_tokens,
+            c.completion_tokens,
+            c.cache_read_tokens,
+            c.cache_write_tokens,
+            c.characters,
+            c.audio_seconds,
+            c.images,
+        ] {
+            h.update(n.to_le_bytes());
+        }
+        match self.cost_usd {
+            None => h.update([0]),
+            Some(cost) => {
+                h.update([1]);
+                h.update(cost.picos().to_le_bytes());
+            }
+        }
+        h.update([u8::from(self.counts_as_request)]);
+        match self.occurred_at {
+            None => h.update([0]),
+            Some(at) => {
+                h.update([1]);
+                h.update(at.timestamp().to_le_bytes());
+                h.update(at.timestamp_subsec_nanos().to_le_bytes());
+            }
+        }
+        let digest = h.finalize();
+        i64::from_le_bytes(
+            digest[..8]
+                .try_into()
+                .expect("a SHA-256 digest has 32 bytes"),
+        )
+    }
+
     /// Checks every rule that does not need the catalog. Returns one error
     /// per broken field.
     pub fn validate(&self, now: DateTime<Utc>) -> Vec<(&'static str, String)> {
@@ -259,6 +325,60 @@ mod tests {
             }
             other => panic!("expected field errors, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_fingerprint_covers_every_field_but_the_key_and_not_the_spelling() {
+        let full = json!({
+            "service": "chat", "provider": "openai", "model": "gpt-4o",
+            "configuration": "c", "task": "t", "user": "anna", "source": "wiki",
+            "prompt_tokens": 1000, "completion_tokens": 50, "cache_read_tokens": 600,
+            "cache_write_tokens": 100, "characters": 1, "audio_seconds": 2, "images": 3,
+            "cost_usd": "0.50", "counts_as_request": false,
+            "occurred_at": "2026-11-20T08:00:00+01:00", "idempotency_key": "k1",
+            "reservation_id": "r1"
+        });
+        let print = |v: &Value| parse(v.clone()).unwrap()[0].fingerprint();
+        let base = print(&full);
+        let mut same = full.clone();
+        same["cost_usd"] = json!("0.5");
+        same["occurred_at"] = json!("2026-11-20T07:00:00Z");
+        same["idempotency_key"] = json!("another key");
+        assert_eq!(print(&same), base);
+        let changes = [
+            ("service", json!("completion")),
+            ("provider", json!("openai2")),
+            ("model", json!("gpt-4o2")),
+            ("configuration", json!("c2")),
+            ("task", json!("t2")),
+            ("user", json!("anna2")),
+            ("source", json!("wiki2")),
+            ("prompt_tokens", json!(1001)),
+            ("completion_tokens", json!(51)),
+            ("cache_read_tokens", json!(601)),
+            ("cache_write_tokens", json!(101)),
+            ("characters", json!(2)),
+            ("audio_seconds", json!(3)),
+            ("images", json!(4)),
+            ("cost_usd", json!("0.51")),
+            ("counts_as_request", json!(true)),
+            ("occurred_at", json!("2026-11-20T08:00:00.001+01:00")),
+            ("reservation_id", json!("r2")),
+        ];
+        for (field, value) in changes {
+            let mut changed = full.clone();
+            changed[field] = value;
+            assert_ne!(print(&changed), base, "{field}");
+            changed.as_object_mut().unwrap().remove(field);
+            if field != "service" && field != "prompt_tokens" {
+                assert_ne!(print(&changed), base, "{field} left out");
+            }
+        }
+        // A name moved to another field is another record.
+        let mut moved = full.clone();
+        moved["task"] = json!("c");
+        moved["configuration"] = json!("t");
+        assert_ne!(print(&moved), base);
     }
 
     #[test]

@@ -20,6 +20,33 @@ pub struct PreparedRecord {
     pub day: Day,
     /// Unix seconds when the ledger received it (idempotency key age).
     pub received_at: i64,
+    /// The record's fingerprint when it has an idempotency key (computed
+    /// here, off the single writer's path).
+    pub fingerprint: Option<i64>,
+}
+
+impl PreparedRecord {
+    pub fn new(record: UsageRecord, day: Day, received_at: i64) -> PreparedRecord {
+        PreparedRecord {
+            fingerprint: record
+                .idempotency_key
+                .is_some()
+                .then(|| record.fingerprint()),
+            record,
+            day,
+            received_at,
+        }
+    }
+
+    /// The idempotency key and fingerprint, when the record has a key.
+    pub fn keyed(&self) -> Option<(&str, i64)> {
+        let key = self.record.idempotency_key.as_deref()?;
+        Some((
+            key,
+            self.fingerprint
+                .unwrap_or_else(|| self.record.fingerprint()),
+        ))
+    }
 }
 
 /// The names a group of records refers to.
@@ -316,6 +343,7 @@ pub struct ResolvedRecord {
     pub key: AggregateKey,
     pub amounts: Amounts,
     pub idempotency_key: Option<String>,
+    pub fingerprint: Option<i64>,
     pub reservation_id: Option<String>,
 }
 
@@ -387,6 +415,7 @@ pub fn resolve(
                 cost: record_cost(r, model.and_then(|m| m.pricing.as_ref())),
             },
             idempotency_key: r.idempotency_key.clone(),
+            fingerprint: p.fingerprint,
             reservation_id: r.reservation_id.clone(),
         });
     }
@@ -397,23 +426,24 @@ pub fn resolve(
     }
 }
 
-/// The idempotency keys of resolved batches, first occurrence first.
+/// The idempotency keys of resolved batches with their fingerprints, first
+/// occurrence first.
 pub fn idempotency_keys<'a>(
     batches: impl IntoIterator<Item = &'a Vec<ResolvedRecord>>,
-) -> Vec<String> {
+) -> Vec<(String, Option<i64>)> {
     let mut seen = HashSet::new();
     batches
         .into_iter()
         .flatten()
-        .filter_map(|r| r.idempotency_key.clone())
-        .filter(|k| seen.insert(k.clone()))
+        .filter_map(|r| Some((r.idempotency_key.clone()?, r.fingerprint)))
+        .filter(|(k, _)| seen.insert(k.clone()))
         .collect()
 }
 
 /// Sums resolved records into one delta per aggregate key, in key order (so
 /// concurrent writers lock rows in the same order). A record whose key is
-/// not in `new_keys`, or repeats one already counted, is a duplicate.
-pub fn merge(batches: &[&Vec<ResolvedRecord>], new_keys: &HashSet<String>) -> Merged {
+/// not new (`is_new`), or repeats one already counted, is a duplicate.
+pub fn merge(batches: &[&Vec<ResolvedRecord>], is_new: impl Fn(&str) -> bool) -> Merged {
     let mut deltas: BTreeMap<AggregateKey, Amounts> = BTreeMap::new();
     let mut settled = Vec::new();
     let mut counted: HashSet<&str> = HashSet::new();
@@ -423,7 +453,7 @@ pub fn merge(batches: &[&Vec<ResolvedRecord>], new_keys: &HashSet<String>) -> Me
         for r in batch.iter() {
             let fresh = match &r.idempotency_key {
                 None => true,
-                Some(k) => new_keys.contains(k) && counted.insert(k.as_str()),
+                Some(k) => is_new(k) && counted.insert(k.as_str()),
             };
             if fresh {
                 deltas.entry(r.key).or_default().add(&r.amounts);
@@ -493,6 +523,72 @@ pub fn reservation_refusals(
                 })
                 .collect();
             (!errors.is_empty()).then_some(errors)
+        })
+        .collect()
+}
+
+/// The distinct idempotency keys a group names, in order of appearance.
+pub fn group_keys(batches: &[Vec<PreparedRecord>]) -> Vec<String> {
+    let mut seen = HashSet::new();
+    batches
+        .iter()
+        .flatten()
+        .filter_map(|p| p.record.idempotency_key.as_deref())
+        .filter(|k| seen.insert(*k))
+        .map(str::to_string)
+        .collect()
+}
+
+/// A stored key's fingerprint; None for a key stored before fingerprints
+/// were (it matches any record).
+pub type KnownKeys = HashMap<String, Option<i64>>;
+
+/// Adds to `earlier` the refusal of each batch that reuses an idempotency
+/// key for a different record: one the ledger has stored (`known`), or one
+/// an earlier batch of the group (or the same batch) carries. Counting such
+/// a record as a retry would lose its usage without a word. A batch claims
+/// its keys only when nothing refused it so far; one refused later (by the
+/// catalog) keeps its claim for this group, so a rival batch in the same
+/// group is refused and can retry.
+pub fn key_refusals(
+    batches: &[Vec<PreparedRecord>],
+    known: &KnownKeys,
+    earlier: Vec<Option<Vec<FieldError>>>,
+) -> Vec<Option<Vec<FieldError>>> {
+    let mut claimed: HashMap<&str, i64> = HashMap::new();
+    batches
+        .iter()
+        .zip(earlier)
+        .map(|(batch, earlier)| {
+            let mut errors = earlier.unwrap_or_default();
+            let mut own: HashMap<&str, i64> = HashMap::new();
+            for (index, p) in batch.iter().enumerate() {
+                let Some((key, print)) = p.keyed() else {
+                    continue;
+                };
+                let before = match known.get(key) {
+                    Some(stored) => *stored,
+                    None => claimed.get(key).or(own.get(key)).copied(),
+                };
+                if before.is_some_and(|b| b != print) {
+                    errors.push(FieldError {
+                        index,
+                        field: "idempotency_key".into(),
+                        message: "was already used for a different record; a retry must \
+                                  repeat its record exactly, and a new record needs a new key"
+                            .into(),
+                    });
+                } else {
+                    own.entry(key).or_insert(print);
+                }
+            }
+            if errors.is_empty() {
+                claimed.extend(own);
+                None
+            } else {
+                errors.sort_by_key(|e| e.index);
+                Some(errors)
+            }
         })
         .collect()
 }

@@ -27,8 +27,12 @@ const LOOKUP_TASKS: &str = "SELECT identifier, id FROM tasks WHERE identifier = 
 const LOOKUP_USERS: &str = "SELECT username, id FROM users WHERE username = ANY($1)";
 const LOOKUP_SOURCES: &str = "SELECT label, id FROM sources WHERE label = ANY($1)";
 
-const INSERT_KEYS: &str = "INSERT INTO idempotency_keys (key, created_at)
-    SELECT k, $2 FROM UNNEST($1::text[]) AS k
+const KNOWN_KEYS: &str = "SELECT key, fingerprint FROM idempotency_keys WHERE key = ANY($1)";
+
+/// Inserts the keys this group found new; a key another transaction
+/// inserted meanwhile waits for its commit and is then not returned.
+const INSERT_KEYS: &str = "INSERT INTO idempotency_keys (key, created_at, fingerprint)
+    SELECT k, $2, f FROM UNNEST($1::text[], $3::int8[]) AS u(k, f)
     ON CONFLICT (key) DO NOTHING RETURNING key";
 
 const UPSERT_USAGE: &str = concat!(
@@ -151,8 +155,14 @@ async fn lock_reservations(
     Ok(known)
 }
 
+/// Why a group is tried again when another transaction stored one of its new
+/// idempotency keys, for a different record, after this one looked: the
+/// next attempt sees that key and refuses the batch that reuses it.
+const RACED_KEY: &str = "an idempotency key was stored concurrently for a different record";
+
 fn retryable(e: &StoreError) -> bool {
-    matches!(e, StoreError::Database(m) if m.contains("deadlock") || m.contains("could not serialize"))
+    matches!(e, StoreError::Database(m)
+        if m.contains("deadlock") || m.contains("could not serialize") || m == RACED_KEY)
 }
 
 /// Commits a group; when some batch's cost does not fit (rare), commits the
@@ -198,6 +208,19 @@ async fn record_once(
     let names = Names::of(batches);
     let known = lock_reservations(&mut tx, &resolve::reservation_ids(batches)).await?;
     let earlier = resolve::reservation_refusals(batches, &known);
+    let keys = resolve::group_keys(batches);
+    let known_keys: resolve::KnownKeys = if keys.is_empty() {
+        resolve::KnownKeys::new()
+    } else {
+        let rows: Vec<PgRow> = sqlx::query(KNOWN_KEYS)
+            .bind(&keys)
+            .fetch_all(&mut *tx)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.text(0)?, r.opt_int(1)?)))
+            .collect::<StoreResult<_>>()?
+    };
+    let earlier = resolve::key_refusals(batches, &known_keys, earlier);
     let mut snap = load_snapshot(&mut tx, &names).await?;
     let (refusals, found) = resolve::plan(batches, &snap, earlier);
     if !found.is_empty() {
@@ -224,19 +247,38 @@ async fn record_once(
             .map(|p| p.received_at)
             .max()
             .unwrap_or(0);
-        sqlx::query_scalar(INSERT_KEYS)
+        let (keys, prints): (Vec<String>, Vec<Option<i64>>) = keys.into_iter().unzip();
+        let inserted: HashSet<String> = sqlx::query_scalar(INSERT_KEYS)
             .bind(&keys)
             .bind(received)
+            .bind(&prints)
             .fetch_all(&mut *tx)
             .await?
             .into_iter()
-            .collect()
+            .collect();
+        let raced: Vec<&String> = keys.iter().filter(|k| !inserted.contains(*k)).collect();
+        if !raced.is_empty() {
+            let ours: HashMap<&String, Option<i64>> = keys.iter().zip(prints).collect();
+            let rows: Vec<PgRow> = sqlx::query(KNOWN_KEYS)
+                .bind(&raced)
+                .fetch_all(&mut *tx)
+                .await?;
+            for r in &rows {
+                let (key, theirs) = (r.text(0)?, r.opt_int(1)?);
+                if let (Some(Some(ours)), Some(theirs)) = (ours.get(&key), theirs)
+                    && *ours != theirs
+                {
+                    return Err(StoreError::Database(RACED_KEY.into()));
+                }
+            }
+        }
+        inserted
     };
     let resolve::Merged {
         deltas,
         outcomes,
         settled,
-    } = resolve::merge(&accepted, &new_keys);
+    } = resolve::merge(&accepted, |k| new_keys.contains(k));
     for id in &settled {
         sqlx::query(sql::SETTLE_RESERVATION)
             .bind(id)

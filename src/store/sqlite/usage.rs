@@ -21,7 +21,7 @@ use rusqlite::{Connection, ToSql, TransactionBehavior, params, params_from_iter}
 use super::{id_of, now_unix, query_all, query_opt};
 use crate::domain::Day;
 use crate::store::group;
-use crate::store::resolve::{self, Names, Snapshot};
+use crate::store::resolve::{self, KnownKeys, Names, Snapshot};
 use crate::store::rows;
 use crate::store::sql;
 use crate::store::{BatchResult, PreparedRecord, StoreError, StoreResult, UsageRow, stored};
@@ -108,23 +108,23 @@ fn as_values<const N: usize>(rows: &[[i64; N]]) -> Vec<&dyn ToSql> {
 const FOLD_AT: usize = 8_192;
 
 static LOG_KEYS: RowsStatement = RowsStatement {
-    head: "INSERT INTO idempotency_log (key, created_at) VALUES",
-    columns: 2,
+    head: "INSERT INTO idempotency_log (key, created_at, fingerprint) VALUES",
+    columns: 3,
     tail: "",
     texts: OnceLock::new(),
 };
 static KNOWN_KEYS: RowsStatement = RowsStatement {
-    head: "SELECT key FROM idempotency_keys WHERE key IN (VALUES",
+    head: "SELECT key, fingerprint FROM idempotency_keys WHERE key IN (VALUES",
     columns: 1,
     tail: ")",
     texts: OnceLock::new(),
 };
 /// The logged keys not yet in `idempotency_keys`.
-const UNFOLDED: &str =
-    "SELECT key FROM idempotency_log WHERE seq > (SELECT seq FROM idempotency_folded)";
+const UNFOLDED: &str = "SELECT key, fingerprint FROM idempotency_log
+    WHERE seq > (SELECT seq FROM idempotency_folded)";
 const FOLD_LOG: [&str; 2] = [
-    "INSERT INTO idempotency_keys (key, created_at)
-        SELECT key, created_at FROM idempotency_log
+    "INSERT INTO idempotency_keys (key, created_at, fingerprint)
+        SELECT key, created_at, fingerprint FROM idempotency_log
         WHERE seq > (SELECT seq FROM idempotency_folded) ORDER BY key
         ON CONFLICT (key) DO NOTHING",
     MARK_FOLDED,
@@ -148,9 +148,10 @@ const TRIM_LOG: &str = "DELETE FROM idempotency_log WHERE seq < ?1";
 #[derive(Default)]
 pub struct WriterState {
     version: i64,
-    /// The keys in `idempotency_log`; None until read (after opening, and
-    /// after a failed transaction).
-    logged: Option<HashSet<String>>,
+    /// The keys in `idempotency_log` not yet folded, with their
+    /// fingerprints; None until read (after opening, and after a failed
+    /// transaction).
+    logged: Option<KnownKeys>,
     catalog: Catalog,
 }
 
@@ -186,11 +187,11 @@ impl WriterState {
     }
 
     /// The logged keys, taken out until the transaction commits.
-    fn take_logged(&mut self, conn: &Connection) -> StoreResult<HashSet<String>> {
+    fn take_logged(&mut self, conn: &Connection) -> StoreResult<KnownKeys> {
         match self.logged.take() {
             Some(keys) => Ok(keys),
             None => {
-                let keys = query_all(conn, UNFOLDED, [], |r| r.text(0))?;
+                let keys = query_all(conn, UNFOLDED, [], |r| Ok((r.text(0)?, r.opt_int(1)?)))?;
                 Ok(keys.into_iter().collect())
             }
         }
@@ -205,31 +206,45 @@ fn fold(conn: &Connection) -> StoreResult<()> {
     Ok(())
 }
 
-/// The keys of `keys` (distinct) that no earlier record used; logs them.
-fn log_new_keys(
-    conn: &Connection,
-    logged: &HashSet<String>,
-    keys: Vec<String>,
-    received: i64,
-) -> StoreResult<HashSet<String>> {
-    let unlogged: Vec<String> = keys.into_iter().filter(|k| !logged.contains(k)).collect();
+/// The keys of `keys` (distinct) some earlier record used, with their
+/// fingerprints: from the log in memory, or else from the key index.
+fn known_keys(conn: &Connection, logged: &KnownKeys, keys: Vec<String>) -> StoreResult<KnownKeys> {
+    let mut known = KnownKeys::new();
+    let mut unlogged = Vec::new();
+    for key in keys {
+        match logged.get(&key) {
+            Some(print) => {
+                known.insert(key, *print);
+            }
+            None => unlogged.push(key),
+        }
+    }
     let probes: Vec<&dyn ToSql> = unlogged.iter().map(|k| k as &dyn ToSql).collect();
-    let mut indexed = HashSet::new();
     KNOWN_KEYS.each_chunk(&probes, |chunk, sql| {
         let mut stmt = conn.prepare_cached(sql)?;
         let mut rows = stmt.query(params_from_iter(chunk))?;
         while let Some(row) = rows.next()? {
-            indexed.insert(row.get::<_, String>(0)?);
+            known.insert(row.get(0)?, row.get(1)?);
         }
         Ok(())
     })?;
-    let new_keys: HashSet<String> = unlogged
+    Ok(known)
+}
+
+/// The keys of `keys` (distinct) that are not `known`; logs them.
+fn log_new_keys(
+    conn: &Connection,
+    known: &KnownKeys,
+    keys: Vec<(String, Option<i64>)>,
+    received: i64,
+) -> StoreResult<KnownKeys> {
+    let new_keys: KnownKeys = keys
         .into_iter()
-        .filter(|k| !indexed.contains(k))
+        .filter(|(k, _)| !known.contains_key(k))
         .collect();
     let values: Vec<&dyn ToSql> = new_keys
         .iter()
-        .flat_map(|k| [k as &dyn ToSql, &received])
+        .flat_map(|(k, print)| [k as &dyn ToSql, &received, print])
         .collect();
     LOG_KEYS.execute(conn, &values)?;
     Ok(new_keys)
@@ -382,13 +397,15 @@ fn record_in_transaction(
     // leaves it unread, so a rolled-back key is never taken for a logged one.
     let mut logged = state.take_logged(&tx)?;
     let names = Names::of(batches);
-    let mut known = HashMap::new();
+    let mut holds = HashMap::new();
     for id in resolve::reservation_ids(batches) {
         if let Some(user) = query_opt(&tx, sql::RESERVATION_OWNERS, [&id], |r| r.opt_text(2))? {
-            known.insert(id, user);
+            holds.insert(id, user);
         }
     }
-    let earlier = resolve::reservation_refusals(batches, &known);
+    let earlier = resolve::reservation_refusals(batches, &holds);
+    let known = known_keys(&tx, &logged, resolve::group_keys(batches))?;
+    let earlier = resolve::key_refusals(batches, &known, earlier);
     let mut snap = load_snapshot(&tx, &names, &mut state.catalog)?;
     let (refusals, found) = resolve::plan(batches, &snap, earlier);
     if !found.is_empty() {
@@ -414,12 +431,12 @@ fn record_in_transaction(
         .max()
         .unwrap_or_else(now_unix);
     let keys = resolve::idempotency_keys(accepted.iter().copied());
-    let new_keys = log_new_keys(&tx, &logged, keys, received)?;
+    let new_keys = log_new_keys(&tx, &known, keys, received)?;
     let resolve::Merged {
         deltas,
         outcomes,
         settled,
-    } = resolve::merge(&accepted, &new_keys);
+    } = resolve::merge(&accepted, |k| new_keys.contains_key(k));
     for id in &settled {
         tx.prepare_cached(sql::SETTLE_RESERVATION)?.execute([id])?;
     }
@@ -481,13 +498,14 @@ mod tests {
 
     #[test]
     fn rows_are_split_into_power_of_two_statements_that_cover_them_all() {
+        let columns = LOG_KEYS.columns;
         for n in 0..=300usize {
-            let values: Vec<i64> = (0..n as i64 * 2).collect();
+            let values: Vec<i64> = (0..(n * columns) as i64).collect();
             let refs: Vec<&dyn ToSql> = values.iter().map(|v| v as &dyn ToSql).collect();
             let mut seen = Vec::new();
             LOG_KEYS
                 .each_chunk(&refs, |chunk, sql| {
-                    let rows = chunk.len() / 2;
+                    let rows = chunk.len() / columns;
                     assert!(rows.is_power_of_two() && rows <= MOST_ROWS, "{n}: {rows}");
                     assert_eq!(sql.matches('?').count(), chunk.len());
                     seen.push(rows);
