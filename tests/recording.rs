@@ -644,6 +644,55 @@ async fn the_catalog_file_applies_idempotently_and_round_trips(db: &TestDb) {
     assert_eq!((third.created, third.updated, third.unchanged), (0, 1, 7));
 }
 
+/// Two administrators demoting or deactivating each other at the same
+/// moment: one change lands, the other is refused naming its field, and an
+/// active administrator always remains.
+async fn the_last_active_administrator_is_kept_under_concurrent_changes(db: &TestDb) {
+    let app = std::sync::Arc::new(db.open("UTC").await);
+    for name in ["ada", "bob"] {
+        app.create_user(name, None, Role::Admin, None)
+            .await
+            .unwrap();
+    }
+    let active_admins = |users: Vec<llm_ledger::domain::User>| {
+        users
+            .into_iter()
+            .filter(|u| u.role == Role::Admin && u.active)
+            .count()
+    };
+    for round in 0..30 {
+        let (a, b) = (app.clone(), app.clone());
+        let demote = tokio::spawn(async move { a.set_role("ada", Role::Member).await });
+        let deactivate = tokio::spawn(async move {
+            if round % 2 == 0 {
+                b.set_profile("bob", "bob", false).await
+            } else {
+                b.set_role("bob", Role::Member).await
+            }
+        });
+        let outcomes = [demote.await.unwrap(), deactivate.await.unwrap()];
+        assert_eq!(
+            outcomes.iter().filter(|o| o.is_ok()).count(),
+            1,
+            "{outcomes:?}"
+        );
+        for refused in outcomes.iter().filter_map(|o| o.as_ref().err()) {
+            let text = refused.to_string();
+            assert!(text.contains("no active administrator"), "{text}");
+        }
+        assert_eq!(active_admins(app.users().await.unwrap()), 1);
+        app.set_role("ada", Role::Admin).await.unwrap();
+        app.set_role("bob", Role::Admin).await.unwrap();
+        app.set_profile("bob", "bob", true).await.unwrap();
+    }
+    // Promoting, and changing a member, need no other administrator.
+    app.create_user("cy", None, Role::Member, None)
+        .await
+        .unwrap();
+    app.set_profile("cy", "Cy", false).await.unwrap();
+    app.set_role("cy", Role::Member).await.unwrap();
+}
+
 async fn users_tokens_and_budgets(db: &TestDb) {
     use llm_ledger::domain::{Budget, Role, Scope};
     let app = db.open("UTC").await;
@@ -717,4 +766,5 @@ both_stores!(
     days_follow_the_ledgers_time_zone,
     the_catalog_file_applies_idempotently_and_round_trips,
     users_tokens_and_budgets,
+    the_last_active_administrator_is_kept_under_concurrent_changes,
 );

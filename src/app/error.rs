@@ -95,6 +95,10 @@ impl From<StoreError> for AppError {
             StoreError::Unavailable(why) => AppError::Unavailable(why),
             StoreError::Database(why) | StoreError::Url(why) => AppError::Internal(why),
             StoreError::TooLarge(field) => AppError::invalid(field, store::over_a_row()),
+            StoreError::LastAdmin(field) => AppError::invalid(
+                field,
+                "would leave no active administrator; make another user an administrator first",
+            ),
         }
     }
 }

@@ -207,26 +207,10 @@ impl App {
         Ok(self.store.set_password(username, &hash).await?)
     }
 
+    /// Refuses to demote the last active administrator (`StoreError::LastAdmin`):
+    /// no one could sign in to the web UI until the next `serve` made a new one.
     pub async fn set_role(&self, username: &str, role: Role) -> AppResult<()> {
-        if role != Role::Admin {
-            self.keep_an_admin(username, "role").await?;
-        }
         Ok(self.store.set_role(username, role).await?)
-    }
-
-    /// Refuses to demote or deactivate the last active administrator: no
-    /// one could sign in to the web UI until the next `serve` made a new one.
-    async fn keep_an_admin(&self, username: &str, field: &'static str) -> AppResult<()> {
-        let users = self.users().await?;
-        let admin = |u: &&User| u.role == Role::Admin && u.active;
-        let is_admin = users.iter().filter(admin).any(|u| u.username == username);
-        if is_admin && users.iter().filter(admin).count() == 1 {
-            return Err(AppError::invalid(
-                field,
-                "would leave no active administrator; make another user an administrator first",
-            ));
-        }
-        Ok(())
     }
 
     /// Sets the display name and whether the user may sign in; an inactive
@@ -239,9 +223,6 @@ impl App {
     ) -> AppResult<()> {
         crate::domain::catalog::check_identifier("display_name", display_name)
             .map_err(|(f, m)| AppError::invalid(f, m))?;
-        if !active {
-            self.keep_an_admin(username, "active").await?;
-        }
         Ok(self
             .store
             .set_profile(username, display_name, active)

@@ -38,6 +38,10 @@ pub enum StoreError {
     Database(String),
     #[error("invalid database URL: {0}")]
     Url(String),
+    /// The change of the named field (`role`, `active`) would leave no
+    /// active administrator, and no one could sign in to the web UI.
+    #[error("{0}: would leave no active administrator; make another user an administrator first")]
+    LastAdmin(&'static str),
     /// An amount over what one stored row holds; names the field.
     #[error("{0}: {why}", why = over_a_row())]
     TooLarge(String),
@@ -388,6 +392,20 @@ pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
 }
 
 /// Maps "no row changed" to NotFound for updates addressed by name.
+/// The outcome of a guarded user update (`sql::SET_ROLE`, `sql::SET_PROFILE`)
+/// of `field`: no row changed means the guard refused it, or no such user.
+pub(crate) fn guarded(
+    rows: u64,
+    exists: bool,
+    username: &str,
+    field: &'static str,
+) -> StoreResult<()> {
+    match (rows, exists) {
+        (0, true) => Err(StoreError::LastAdmin(field)),
+        _ => changed(rows, || format!("user {username:?}")),
+    }
+}
+
 pub(crate) fn changed(rows: u64, what: impl FnOnce() -> String) -> StoreResult<()> {
     if rows == 0 {
         Err(StoreError::NotFound(what()))

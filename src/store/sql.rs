@@ -119,8 +119,17 @@ pub const INSERT_USER: &str =
     "INSERT INTO users (username, display_name, role, password_hash, created_at)
     VALUES ($1, $2, $3, $4, $5)";
 pub const SET_PASSWORD: &str = "UPDATE users SET password_hash = $1 WHERE username = $2";
-pub const SET_ROLE: &str = "UPDATE users SET role = $1 WHERE username = $2";
-pub const SET_PROFILE: &str = "UPDATE users SET display_name = $1, active = $2 WHERE username = $3";
+/// Role and profile changes keep an active administrator: each is one
+/// statement that changes nothing when it would demote or deactivate the
+/// last one, so two administrators demoting each other at the same moment
+/// cannot both succeed (PostgreSQL, whose statements do not see each other's
+/// uncommitted rows, takes an advisory lock around them as well).
+pub const SET_ROLE: &str = "UPDATE users SET role = $1 WHERE username = $2
+    AND ($1 = 'admin' OR NOT (role = 'admin' AND active) OR EXISTS (SELECT 1 FROM users o
+        WHERE o.role = 'admin' AND o.active AND o.username <> $2))";
+pub const SET_PROFILE: &str = "UPDATE users SET display_name = $1, active = $2 WHERE username = $3
+    AND ($2 OR NOT (role = 'admin' AND active) OR EXISTS (SELECT 1 FROM users o
+        WHERE o.role = 'admin' AND o.active AND o.username <> $3))";
 
 pub const BUDGET: &str = "SELECT b.max_requests_per_day, b.max_tokens_per_day, b.max_cost_per_day,
         b.max_requests_per_month, b.max_tokens_per_month, b.max_cost_per_month, b.enforced

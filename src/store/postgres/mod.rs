@@ -19,7 +19,7 @@ use super::rows::{self, Columns};
 use super::sql;
 use super::{
     BatchResult, BudgetQuery, Decider, DemoMarks, Dimension, Hold, Label, NewUser, PreparedRecord,
-    Session, Store, StoreError, StoreResult, UsageRow, UserRecord, changed, stored,
+    Session, Store, StoreError, StoreResult, UsageRow, UserRecord, changed, guarded, stored,
 };
 use crate::domain::budget::BudgetState;
 use crate::domain::{
@@ -32,6 +32,9 @@ const MIGRATION_LOCK: i64 = 0x6c6c_6d6c_6564;
 /// reservations and their settlement per user and per configuration.
 const USER_LOCK: i64 = 1;
 const CONFIGURATION_LOCK: i64 = 2;
+/// Serialises role and profile changes, so that each one's check for
+/// another active administrator sees the one committed before it.
+const ADMIN_LOCK: i64 = 3 << 48;
 
 /// Takes budget locks in one global order (users before configurations,
 /// ascending ids), so no two transactions wait on each other in a cycle.
@@ -192,6 +195,28 @@ impl PgStore {
         self.opt(sqlx::query(sql).bind(value), |r| r.int(0))
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("{what} {value:?}")))
+    }
+
+    /// Runs a guarded user update (see `sql::SET_ROLE`) under `ADMIN_LOCK`.
+    async fn guarded_update(
+        &self,
+        q: Query<'_>,
+        username: &str,
+        field: &'static str,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(ADMIN_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        let rows = q.execute(&mut *tx).await?.rows_affected();
+        let exists = sqlx::query(sql::USER_ID)
+            .bind(username)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        tx.commit().await?;
+        guarded(rows, exists, username, field)
     }
 
     /// Runs an update addressed by name; no row changed means NotFound.
@@ -395,7 +420,7 @@ impl Store for PgStore {
         let q = sqlx::query(sql::SET_ROLE)
             .bind(role.as_str())
             .bind(username);
-        self.update(q, || format!("user {username:?}")).await
+        self.guarded_update(q, username, "role").await
     }
 
     async fn set_profile(
@@ -408,7 +433,7 @@ impl Store for PgStore {
             .bind(display_name)
             .bind(active)
             .bind(username);
-        self.update(q, || format!("user {username:?}")).await
+        self.guarded_update(q, username, "active").await
     }
 
     async fn budget(&self, username: &str) -> StoreResult<Option<Budget>> {

@@ -22,7 +22,7 @@ use super::rows::{self, Columns};
 use super::sql;
 use super::{
     BatchResult, BudgetQuery, Decider, DemoMarks, Dimension, Hold, Label, NewUser, PreparedRecord,
-    Session, Store, StoreError, StoreResult, UsageRow, UserRecord, changed, stored,
+    Session, Store, StoreError, StoreResult, UsageRow, UserRecord, changed, guarded, stored,
 };
 use crate::domain::budget::BudgetState;
 use crate::domain::{
@@ -453,7 +453,8 @@ impl Store for SqliteStore {
         let username = username.to_string();
         self.write(move |conn| {
             let n = conn.execute(sql::SET_ROLE, params![role.as_str(), username])?;
-            changed(n as u64, || format!("user {username:?}"))
+            let exists = query_opt(conn, sql::USER_ID, [&username], |r| r.int(0))?.is_some();
+            guarded(n as u64, exists, &username, "role")
         })
         .await
     }
@@ -467,7 +468,8 @@ impl Store for SqliteStore {
         let (username, display_name) = (username.to_string(), display_name.to_string());
         self.write(move |conn| {
             let n = conn.execute(sql::SET_PROFILE, params![display_name, active, username])?;
-            changed(n as u64, || format!("user {username:?}"))
+            let exists = query_opt(conn, sql::USER_ID, [&username], |r| r.int(0))?.is_some();
+            guarded(n as u64, exists, &username, "active")
         })
         .await
     }
