@@ -9,7 +9,7 @@ use super::{emit, table};
 use crate::app::App;
 use crate::domain::Range;
 use crate::domain::analytics::{Analytics, Breakdown};
-use crate::domain::money::{format_count, format_percent};
+use crate::domain::money::{format_count, format_percent, format_quantity};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum RangeArg {
@@ -108,8 +108,8 @@ fn table_report(r: &Analytics) -> String {
     if r.unpriced_requests > 0 {
         let _ = writeln!(
             text,
-            "{} requests ran on models without a price; set their prices to count their cost.",
-            int(r.unpriced_requests)
+            "{} ran on models without a price; set their prices to count their cost.",
+            format_quantity(r.unpriced_requests, "request")
         );
     }
     text += &breakdown("PROVIDER", &r.by_provider);

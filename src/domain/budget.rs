@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::analytics::Totals;
 use super::catalog::{Budget, DailyLimits};
-use super::money::{Money, format_count};
+use super::money::{Money, format_quantity};
 
 /// A ceiling that can deny a call; the stable key is its JSON name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -49,12 +49,6 @@ pub struct Decision {
     pub reason: String,
 }
 
-/// `10,000 tokens`, `1 request`: a ceiling as the reason names it.
-fn count(n: i64, unit: &str) -> String {
-    let plural = if n == 1 { "" } else { "s" };
-    format!("{} {unit}{plural}", format_count(n))
-}
-
 fn count_over(used: i64, add: i64, max: i64) -> bool {
     max > 0 && used + add > max
 }
@@ -75,12 +69,15 @@ pub fn decide(state: &BudgetState, planned: Planned) -> Decision {
             (
                 Limit::RequestsPerDay,
                 count_over(d.requests, 1, b.max_requests_per_day),
-                format!("{} per day", count(b.max_requests_per_day, "request")),
+                format!(
+                    "{} per day",
+                    format_quantity(b.max_requests_per_day, "request")
+                ),
             ),
             (
                 Limit::TokensPerDay,
                 count_over(d.tokens, planned.tokens, b.max_tokens_per_day),
-                format!("{} per day", count(b.max_tokens_per_day, "token")),
+                format!("{} per day", format_quantity(b.max_tokens_per_day, "token")),
             ),
             (
                 Limit::CostPerDay,
@@ -90,12 +87,18 @@ pub fn decide(state: &BudgetState, planned: Planned) -> Decision {
             (
                 Limit::RequestsPerMonth,
                 count_over(m.requests, 1, b.max_requests_per_month),
-                format!("{} per month", count(b.max_requests_per_month, "request")),
+                format!(
+                    "{} per month",
+                    format_quantity(b.max_requests_per_month, "request")
+                ),
             ),
             (
                 Limit::TokensPerMonth,
                 count_over(m.tokens, planned.tokens, b.max_tokens_per_month),
-                format!("{} per month", count(b.max_tokens_per_month, "token")),
+                format!(
+                    "{} per month",
+                    format_quantity(b.max_tokens_per_month, "token")
+                ),
             ),
             (
                 Limit::CostPerMonth,
@@ -111,7 +114,7 @@ pub fn decide(state: &BudgetState, planned: Planned) -> Decision {
                 count_over(c.requests, 1, l.max_requests_per_day),
                 format!(
                     "{} per day of the configuration {name:?}",
-                    count(l.max_requests_per_day, "request")
+                    format_quantity(l.max_requests_per_day, "request")
                 ),
             ),
             (
@@ -119,7 +122,7 @@ pub fn decide(state: &BudgetState, planned: Planned) -> Decision {
                 count_over(c.tokens, planned.tokens, l.max_tokens_per_day),
                 format!(
                     "{} per day of the configuration {name:?}",
-                    count(l.max_tokens_per_day, "token")
+                    format_quantity(l.max_tokens_per_day, "token")
                 ),
             ),
             (

@@ -150,6 +150,13 @@ pub fn format_count(n: impl Into<i128>) -> String {
     if n < 0 { format!("-{digits}") } else { digits }
 }
 
+/// `10,000 tokens`, `1 request`: a count with its unit, singular for one.
+pub fn format_quantity(n: impl Into<i128>, unit: &str) -> String {
+    let n: i128 = n.into();
+    let plural = if n == 1 { "" } else { "s" };
+    format!("{} {unit}{plural}", format_count(n))
+}
+
 /// A percentage with one decimal and thousands separators: `12,345.6`.
 pub fn format_percent(p: f64) -> String {
     let tenths = (p * 10.0).round() as i128;
@@ -320,6 +327,9 @@ mod tests {
         assert_eq!(format_count(0), "0");
         assert_eq!(format_count(2_896_534), "2,896,534");
         assert_eq!(format_count(-1234), "-1,234");
+        assert_eq!(format_quantity(1, "request"), "1 request");
+        assert_eq!(format_quantity(0, "request"), "0 requests");
+        assert_eq!(format_quantity(10_000, "token"), "10,000 tokens");
     }
 
     #[test]

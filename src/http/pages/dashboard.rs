@@ -14,7 +14,7 @@ use super::view::{Nav, PageResult, render};
 use crate::app::App;
 use crate::domain::Range;
 use crate::domain::analytics::Breakdown;
-use crate::domain::money::{format_count, format_percent};
+use crate::domain::money::{format_count, format_percent, format_quantity};
 
 /// Users shown before "show all".
 const TOP_USERS: usize = 50;
@@ -203,7 +203,7 @@ pub async fn analytics(
             },
         ],
         unpriced: a.unpriced_requests,
-        unpriced_text: format_count(a.unpriced_requests),
+        unpriced_text: format_quantity(a.unpriced_requests, "request"),
         trend: charts::trend(&a.trend),
         days: a
             .trend
