@@ -312,6 +312,37 @@ async fn budget_requests_are_checked_whole(db: &TestDb) {
             );
         }
     }
+    // Every bad field is named at once, as for usage records.
+    for path in ["/api/v1/budget/check", "/api/v1/budget/reserve"] {
+        let response = client
+            .post(server.url(path))
+            .bearer_auth(&secret)
+            .header("content-type", "application/json")
+            .body(r#"{"planned_cost_usd":"x","planned_tokens":-1,"bogus":1,"configuration":7}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{path}");
+        let answer: Value = response.json().await.unwrap();
+        let mut fields: Vec<&str> = answer["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        fields.sort_unstable();
+        assert_eq!(
+            fields,
+            [
+                "bogus",
+                "configuration",
+                "planned_cost_usd",
+                "planned_tokens",
+                "user"
+            ],
+            "{path}: {answer}"
+        );
+    }
     for id in ["a%00b", "%20padded", &"r".repeat(129)] {
         let response = client
             .delete(server.url(&format!("/api/v1/budget/reserve/{id}")))

@@ -9,7 +9,7 @@ use axum::extract::State;
 use serde_json::{Map, Value, json};
 
 use super::body;
-use crate::app::{App, AppError, BudgetAnswer, BudgetRequest};
+use crate::app::{App, AppError, AppResult, BudgetAnswer, BudgetRequest, Problems};
 use crate::domain::Money;
 use crate::domain::budget::Planned;
 use crate::http::Segment;
@@ -23,39 +23,41 @@ pub fn routes(r: Routes) -> Routes {
         .delete("/api/v1/budget/reserve/{id}", Access::Ingest, release)
 }
 
-/// `{user, planned_cost_usd?, planned_tokens?, configuration?}`.
+/// `{user, planned_cost_usd?, planned_tokens?, configuration?}`; every bad
+/// field is named at once, as for usage records.
 fn parse(body: &[u8]) -> Result<BudgetRequest, AppError> {
+    const FIELDS: [&str; 4] = [
+        "user",
+        "planned_cost_usd",
+        "planned_tokens",
+        "configuration",
+    ];
     let map = body::object(body)?;
-    for key in map.keys() {
-        if ![
-            "user",
-            "planned_cost_usd",
-            "planned_tokens",
-            "configuration",
-        ]
-        .contains(&key.as_str())
-        {
-            return Err(AppError::invalid(
-                key.chars().take(64).collect::<String>(),
-                "is not a known field",
-            ));
-        }
+    let mut p = Problems::default();
+    for key in map.keys().filter(|k| !FIELDS.contains(&k.as_str())) {
+        p.add(
+            key.chars().take(64).collect::<String>(),
+            "is not a known field",
+        );
     }
-    let text = |map: &Map<String, Value>, key: &str| -> Result<Option<String>, AppError> {
+    let text = |map: &Map<String, Value>, key: &str| -> AppResult<Option<String>> {
         match map.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
             Some(_) => Err(AppError::invalid(key, "must be a string")),
         }
     };
-    let user = text(&map, "user")?.ok_or_else(|| AppError::invalid("user", "is required"))?;
-    let cost = match text(&map, "planned_cost_usd")? {
-        None => Money::ZERO,
-        Some(s) => Money::parse_usd(&s)
-            .map_err(|e| AppError::invalid("planned_cost_usd", e.to_string()))?,
-    };
-    let tokens = match map.get("planned_tokens") {
-        None | Some(Value::Null) => 0,
+    let user = p.take(
+        text(&map, "user").and_then(|u| u.ok_or_else(|| AppError::invalid("user", "is required"))),
+    );
+    let cost = p.take(text(&map, "planned_cost_usd").and_then(|s| match s {
+        None => Ok(Money::ZERO),
+        Some(s) => {
+            Money::parse_usd(&s).map_err(|e| AppError::invalid("planned_cost_usd", e.to_string()))
+        }
+    }));
+    let tokens = p.take(match map.get("planned_tokens") {
+        None | Some(Value::Null) => Ok(0),
         Some(v) => v
             .as_i64()
             .filter(|t| (0..=crate::domain::record::MAX_TOKENS).contains(t))
@@ -64,13 +66,20 @@ fn parse(body: &[u8]) -> Result<BudgetRequest, AppError> {
                     "planned_tokens",
                     "must be a whole number from 0 to 100000000",
                 )
-            })?,
-    };
-    Ok(BudgetRequest {
-        user,
-        planned: Planned { cost, tokens },
-        configuration: text(&map, "configuration")?,
-    })
+            }),
+    });
+    let configuration = p.take(text(&map, "configuration"));
+    match (p.finish(), user, cost, tokens, configuration) {
+        (Ok(()), Some(user), Some(cost), Some(tokens), Some(configuration)) => Ok(BudgetRequest {
+            user,
+            planned: Planned { cost, tokens },
+            configuration,
+        }),
+        // A field that failed was noted as a problem, so this is an error.
+        (result, ..) => Err(result
+            .err()
+            .unwrap_or_else(|| AppError::invalid("", "is not a budget request"))),
+    }
 }
 
 fn answer(a: BudgetAnswer, with_reservation: bool) -> Json<Value> {
