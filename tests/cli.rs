@@ -310,7 +310,8 @@ both_stores!(
 
 /// Commands that fail on their arguments leave nothing behind: a bad time
 /// zone creates no database, a port in use creates no admin (and prints no
-/// password), a day count out of range seeds nothing.
+/// password), a day count out of range seeds nothing, a reservation
+/// lifetime out of range serves nothing.
 #[test]
 fn failing_commands_leave_nothing_behind() {
     let dir = tempfile::tempdir().unwrap();
@@ -347,6 +348,33 @@ fn failing_commands_leave_nothing_behind() {
     }
     let users = run_ok(cli(&url).args(["user", "list"]));
     assert!(!users.contains("anna"), "{users}");
+
+    // A reservation lifetime out of range is refused before anything runs
+    // (a huge one made every reserve call panic).
+    for ttl in ["0", "604801", "9000000000000000"] {
+        let out = cli(&url)
+            .args(["serve", "--listen", "127.0.0.1:0", "--reservation-ttl", ttl])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "--reservation-ttl {ttl}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("--reservation-ttl") && stderr.contains("1..=604800"),
+            "{stderr}"
+        );
+    }
+    let users = run_ok(cli(&url).args(["user", "list"]));
+    assert!(!users.contains("admin"), "{users}");
+
+    // An unreachable PostgreSQL says why at once (through the connection
+    // pool it read "pool timed out" after 5 s).
+    let out = cli("postgres://postgres@127.0.0.1:1/ledger")
+        .args(["user", "list"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("Connection refused"), "{stderr}");
 }
 
 /// A command that ends closes the ledger: the WAL is folded into the

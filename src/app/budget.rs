@@ -12,6 +12,10 @@ use crate::store::{BudgetQuery, Hold};
 
 /// How long a reservation holds when nobody settles or releases it.
 pub const DEFAULT_RESERVATION_TTL: Duration = Duration::from_secs(300);
+/// The longest a reservation may hold, in seconds: a week. A hold is for
+/// one call; longer ones would outlive the idempotency keys (8 days) whose
+/// pruning also forgets expired holds.
+pub const MAX_RESERVATION_TTL_SECS: u64 = 7 * 24 * 3600;
 
 /// A question about a planned call.
 #[derive(Clone, Debug)]
@@ -74,7 +78,9 @@ impl App {
         let ttl = chrono::Duration::from_std(self.reservation_ttl)
             .unwrap_or(chrono::Duration::minutes(5));
         // Stored in whole seconds: round up so a hold never lasts less than the TTL.
-        let lapse = query.now + ttl;
+        let lapse = query.now.checked_add_signed(ttl).ok_or_else(|| {
+            AppError::Internal("the reservation lifetime reaches past the calendar".into())
+        })?;
         let expires_at = DateTime::from_timestamp(lapse.timestamp() + 1, 0).unwrap_or(lapse);
         let hold = Hold {
             id: format!("res_{}", &crate::secrets::new_token_secret()[10..42]),
@@ -105,8 +111,12 @@ impl App {
         Ok(self.store.release(id, Utc::now()).await?)
     }
 
-    /// Sets how long new reservations hold.
+    /// Sets how long new reservations hold: from a second to
+    /// `MAX_RESERVATION_TTL_SECS` (a value outside is brought within).
     pub fn set_reservation_ttl(&mut self, ttl: Duration) {
-        self.reservation_ttl = ttl;
+        self.reservation_ttl = ttl.clamp(
+            Duration::from_secs(1),
+            Duration::from_secs(MAX_RESERVATION_TTL_SECS),
+        );
     }
 }

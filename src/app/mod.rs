@@ -23,7 +23,7 @@ use crate::secrets;
 use crate::store::{self, BatchOutcome, NewUser, PreparedRecord, Store, UsageRow};
 
 pub use analytics::{Listed, NO_MODEL, SYSTEM, UNATTRIBUTED};
-pub use budget::{BudgetAnswer, BudgetRequest, DEFAULT_RESERVATION_TTL};
+pub use budget::{BudgetAnswer, BudgetRequest, DEFAULT_RESERVATION_TTL, MAX_RESERVATION_TTL_SECS};
 pub use catalog_file::{ApplySummary, CatalogFile};
 pub use error::{AppError, AppResult, Problem, Problems};
 pub use seed::{Scale, SeedOptions, SeedSummary};

@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use crate::app::App;
+use crate::app::{App, MAX_RESERVATION_TTL_SECS};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -17,13 +17,14 @@ pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
     /// Seconds a budget reservation holds when its usage is not recorded
-    /// and it is not released.
-    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    /// and it is not released (1 to 604800, a week).
+    #[arg(long, default_value_t = 300, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=MAX_RESERVATION_TTL_SECS))]
     pub reservation_ttl: u64,
 }
 
 pub async fn run(mut app: App, args: ServeArgs) -> Result<()> {
-    app.set_reservation_ttl(Duration::from_secs(args.reservation_ttl.max(1)));
+    app.set_reservation_ttl(Duration::from_secs(args.reservation_ttl));
     // Bound first: a port in use must not create the admin and print a
     // password nobody can use yet.
     let listener = listen(args.listen).await?;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
-use sqlx::{Postgres, Row};
+use sqlx::{Connection, PgConnection, Postgres, Row};
 use tokio::sync::{Mutex, mpsc};
 
 use super::group::{self, Pending};
@@ -28,6 +28,8 @@ use crate::domain::{
 
 /// Serialises concurrent `migrate` runs of several processes.
 const MIGRATION_LOCK: i64 = 0x6c6c_6d6c_6564;
+/// How long opening the ledger, or taking a pooled connection, may wait.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Classes of the transaction-level advisory locks that serialise budget
 /// reservations and their settlement per user and per configuration.
 const USER_LOCK: i64 = 1;
@@ -143,8 +145,15 @@ fn now_unix() -> i64 {
 
 impl PgStore {
     pub async fn connect(url: &str) -> StoreResult<PgStore> {
-        let unavailable =
-            |e: sqlx::Error| StoreError::Unavailable(format!("cannot connect to PostgreSQL: {e}"));
+        let unavailable = |e: sqlx::Error| {
+            // The server's own message, without sqlx's note of the line of
+            // PostgreSQL's source that raised it.
+            let why = match e.as_database_error() {
+                Some(d) => d.message().to_string(),
+                None => e.to_string(),
+            };
+            StoreError::Unavailable(format!("cannot connect to PostgreSQL: {why}"))
+        };
         // Every query here reads a few primary-key ranges; once the tables
         // are analyzed the planner picks parallel plans for the dashboard's
         // (worker start-up per query), which were slower under concurrent
@@ -153,9 +162,22 @@ impl PgStore {
             .parse::<PgConnectOptions>()
             .map_err(unavailable)?
             .options([("max_parallel_workers_per_gather", "0")]);
+        // The first connection is opened directly: through the pool, a
+        // refused connection or a wrong database name only reads "pool timed
+        // out" after the acquire timeout.
+        let first = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options))
+            .await
+            .map_err(|_| {
+                StoreError::Unavailable(format!(
+                    "cannot connect to PostgreSQL: no answer within {} s",
+                    CONNECT_TIMEOUT.as_secs()
+                ))
+            })?
+            .map_err(unavailable)?;
+        let _ = first.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(16)
-            .acquire_timeout(Duration::from_secs(5))
+            .acquire_timeout(CONNECT_TIMEOUT)
             .connect_with(options)
             .await
             .map_err(unavailable)?;
