@@ -157,6 +157,17 @@ async fn users_tokens_and_budgets_from_the_command_line(db: &TestDb) {
         .unwrap();
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("\"nobody\" does not exist"));
+    // A negative ceiling is refused as a value (not taken for a flag).
+    for flag in ["--max-cost-per-day", "--max-requests-per-month"] {
+        let negative = cli(&db.url)
+            .args(["budget", "set", "anna", flag, "-1"])
+            .output()
+            .unwrap();
+        assert!(!negative.status.success());
+        let stderr = String::from_utf8_lossy(&negative.stderr);
+        assert!(stderr.contains("must not be negative"), "{flag}: {stderr}");
+    }
+    assert!(run_ok(cli(&db.url).args(["budget", "show", "anna"])).contains("$25.500000"));
 }
 
 async fn import_validates_everything_first_then_records(db: &TestDb) {

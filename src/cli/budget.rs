@@ -14,6 +14,9 @@ fn usd(text: &str) -> Result<Money, String> {
 #[derive(Debug, Subcommand)]
 pub enum BudgetCommand {
     /// Set a user's ceilings. Only the given ones change; 0 = unlimited.
+    // A negative value is taken as a value, so that it is refused as one
+    // (not as an unknown flag).
+    #[command(allow_negative_numbers = true)]
     Set {
         /// The user whose budget to set.
         username: String,
