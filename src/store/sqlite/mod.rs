@@ -76,6 +76,11 @@ impl From<rusqlite::Error> for StoreError {
                 StoreError::Unavailable(e.to_string())
             }
             Some(ErrorCode::CannotOpen) => StoreError::Unavailable(e.to_string()),
+            Some(ErrorCode::ReadOnly) => StoreError::Unavailable(format!(
+                "{e}: this process may not write the database file or its folder \
+                 (SQLite writes its -wal and -shm files beside it); check their \
+                 owner and permissions"
+            )),
             // Only an upsert's overflow guard makes a cost NULL (see sql.rs).
             Some(ErrorCode::ConstraintViolation) if e.to_string().ends_with(".cost") => {
                 StoreError::TooLarge("cost_usd".into())
