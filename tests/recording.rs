@@ -348,9 +348,13 @@ async fn a_key_reused_for_a_different_record_is_refused(db: &TestDb) {
         refused_on(app.record(vec![keyed("k1", 999)]).await),
         [key(0)]
     );
-    let mut later = keyed("k1", 1000);
-    later.occurred_at = Some(Utc::now() - chrono::Duration::minutes(5));
-    assert_eq!(refused_on(app.record(vec![later]).await), [key(0)]);
+    // A retry that stamps its time again is still a retry.
+    let mut restamped = keyed("k1", 1000);
+    restamped.occurred_at = Some(Utc::now() - chrono::Duration::minutes(5));
+    assert_eq!(app.record(vec![restamped]).await.unwrap().duplicates, 1);
+    let mut other = keyed("k1", 1000);
+    other.user = Some("someone-else".into());
+    assert_eq!(refused_on(app.record(vec![other]).await), [key(0)]);
     // The whole batch is refused, and its new key stays free.
     let mixed = vec![
         keyed("k2", 5),

@@ -86,13 +86,14 @@ impl UsageRecord {
         }
     }
 
-    /// A digest of everything the record reports except its idempotency
-    /// key, stored with the key: a retry must repeat its record, and a key
-    /// reused for a different record is refused instead of being taken for a
-    /// retry (which would drop that record's usage). Equal values give equal
-    /// digests however they were written (`"0.10"` and `"0.1"`, `Z` and
-    /// `+00:00`). Stored digests must stay comparable, so this encoding must
-    /// never change.
+    /// A digest of what the record reports, stored with its idempotency
+    /// key: a retry must repeat its record, and a key reused for a different
+    /// record is refused instead of being taken for a retry (which would drop
+    /// that record's usage). Left out: the key itself, and `occurred_at`,
+    /// which a client may stamp again when it rebuilds a retry; the call it
+    /// describes is the same. Equal values give equal digests however they
+    /// were written (`"0.10"` and `"0.1"`). Stored digests must stay
+    /// comparable, so this encoding must never change.
     pub fn fingerprint(&self) -> i64 {
         use sha2::{Digest, Sha256};
         let mut h = Sha256::new();
@@ -136,14 +137,6 @@ impl UsageRecord {
             }
         }
         h.update([u8::from(self.counts_as_request)]);
-        match self.occurred_at {
-            None => h.update([0]),
-            Some(at) => {
-                h.update([1]);
-                h.update(at.timestamp().to_le_bytes());
-                h.update(at.timestamp_subsec_nanos().to_le_bytes());
-            }
-        }
         let digest = h.finalize();
         i64::from_le_bytes(
             digest[..8]
@@ -328,7 +321,7 @@ mod tests {
     }
 
     #[test]
-    fn a_fingerprint_covers_every_field_but_the_key_and_not_the_spelling() {
+    fn a_fingerprint_covers_every_field_but_the_key_and_the_time() {
         let full = json!({
             "service": "chat", "provider": "openai", "model": "gpt-4o",
             "configuration": "c", "task": "t", "user": "anna", "source": "wiki",
@@ -342,8 +335,11 @@ mod tests {
         let base = print(&full);
         let mut same = full.clone();
         same["cost_usd"] = json!("0.5");
-        same["occurred_at"] = json!("2026-11-20T07:00:00Z");
         same["idempotency_key"] = json!("another key");
+        assert_eq!(print(&same), base);
+        same["occurred_at"] = json!("2026-11-21T09:30:00Z");
+        assert_eq!(print(&same), base, "a retry may stamp its time again");
+        same.as_object_mut().unwrap().remove("occurred_at");
         assert_eq!(print(&same), base);
         let changes = [
             ("service", json!("completion")),
@@ -362,7 +358,6 @@ mod tests {
             ("images", json!(4)),
             ("cost_usd", json!("0.51")),
             ("counts_as_request", json!(true)),
-            ("occurred_at", json!("2026-11-20T08:00:00.001+01:00")),
             ("reservation_id", json!("r2")),
         ];
         for (field, value) in changes {
