@@ -39,6 +39,18 @@ impl Api {
     }
 }
 
+/// Every field an error answer names, sorted.
+fn fields(answer: &Value) -> Vec<String> {
+    let mut fields: Vec<String> = answer["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| e["field"].as_str().unwrap_or("").to_string())
+        .collect();
+    fields.sort();
+    fields
+}
+
 fn field(answer: &Value) -> &str {
     answer["errors"][0]["field"].as_str().unwrap_or("")
 }
@@ -111,12 +123,37 @@ async fn records_are_created_and_updated_one_at_a_time(db: &TestDb) {
         (bad_price, "input_price"),
         (unknown_provider, "provider"),
         (other_identifier, "identifier"),
-        (unknown_field, "body"),
+        (unknown_field, "colour"),
         (json!(["not", "an", "object"]), "body"),
     ] {
         let (status, answer) = api.put("/api/v1/models/mistral-large", &body).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {answer}");
         assert!(field(&answer).contains(expected), "{body}: {answer}");
+    }
+    // Every bad field at once, wrong types included, each by name.
+    for (path, body, expected) in [
+        (
+            "/api/v1/configurations/c9",
+            json!({"name": "", "model": "nope", "max_requests_per_day": "5",
+                   "max_cost_per_day": "-1"}),
+            vec!["max_cost_per_day", "max_requests_per_day", "model", "name"],
+        ),
+        (
+            "/api/v1/providers/p9",
+            json!({"name": "", "adapter_type": "Bad Type", "active": "yes", "colour": 1}),
+            vec!["active", "adapter_type", "colour", "name"],
+        ),
+        (
+            "/api/v1/models/m9",
+            json!({"name": "M", "provider": "mistral", "input_price": 2.5}),
+            vec!["input_price", "model_id", "output_price"],
+        ),
+    ] {
+        let (status, answer) = api.put(path, &body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {answer}");
+        let kind = path.split('/').nth(3).unwrap().trim_end_matches('s');
+        let expected: Vec<String> = expected.iter().map(|f| format!("{kind}[0].{f}")).collect();
+        assert_eq!(fields(&answer), expected, "{path}: {answer}");
     }
     let duplicate = api
         .send(
@@ -188,6 +225,26 @@ async fn the_whole_catalog_round_trips_as_json(db: &TestDb) {
     let (status, answer) = api.apply(&changed).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
     assert!(field(&answer).contains("output_price"), "{answer}");
+    assert_eq!(api.get("/api/v1/catalog").await, catalog);
+
+    // A whole catalog names every bad field too, wrong types included.
+    let mut typed = catalog.clone();
+    typed["model"][0]["input_price"] = json!(true);
+    typed["provider"][0]["active"] = json!("no");
+    typed["task"] = json!("not a list");
+    typed["colour"] = json!([]);
+    let (status, answer) = api.apply(&typed).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert_eq!(
+        fields(&answer),
+        [
+            "colour",
+            "model[0].input_price",
+            "provider[0].active",
+            "task"
+        ],
+        "{answer}"
+    );
     assert_eq!(api.get("/api/v1/catalog").await, catalog);
 
     changed["model"][0]["output_price"] = json!("900");

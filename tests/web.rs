@@ -236,6 +236,29 @@ async fn forms_without_their_csrf_token_change_nothing(db: &TestDb) {
     let html = response.text().await.unwrap();
     assert_eq!(html.matches("field invalid").count(), 3, "{html}");
     assert!(html.contains("must be a slug"), "{html}");
+    // A number that cannot be read does not hide the other fields' errors.
+    let bad = [
+        ("csrf", csrf.as_str()),
+        ("identifier", "c9"),
+        ("name", ""),
+        ("model", "nope"),
+        ("max_requests_per_day", "-5"),
+        ("max_tokens_per_day", "abc"),
+        ("max_cost_per_day", "-1"),
+    ];
+    let response = post(&server, "/configurations", &admin, &bad).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let html = response.text().await.unwrap();
+    assert_eq!(html.matches("field invalid").count(), 5, "{html}");
+    assert!(
+        server
+            .app
+            .configurations()
+            .await
+            .unwrap()
+            .iter()
+            .all(|c| c.item.identifier != "c9")
+    );
     for (form, errors) in [
         (
             vec![("max_requests_per_day", "x"), ("max_cost_per_day", "abc")],

@@ -431,6 +431,18 @@ where
 impl App {
     /// Applies a catalog file; returns what changed.
     pub async fn apply_catalog(&self, file: &CatalogFile) -> AppResult<ApplySummary> {
+        self.apply_catalog_read(file, Problems::default()).await
+    }
+
+    /// Applies `file` as read from a form or JSON, where reading found
+    /// `found` (fields of the wrong type, now carrying stand-in values): when
+    /// there are any, nothing is written and the answer names them together
+    /// with every problem of the other fields.
+    pub async fn apply_catalog_read(
+        &self,
+        file: &CatalogFile,
+        mut found: Problems,
+    ) -> AppResult<ApplySummary> {
         let store = self.store();
         let (providers, models, configurations, tasks) = (
             store.providers().await?,
@@ -447,7 +459,13 @@ impl App {
                 .collect(),
             tasks: tasks.iter().map(|t| t.identifier.clone()).collect(),
         };
-        let checked = file.check(&known)?;
+        let checked = found.check_other_fields(file.check(&known));
+        found.finish()?;
+        let Some(checked) = checked else {
+            return Err(AppError::Internal(
+                "the catalog check found no problem and no result".into(),
+            ));
+        };
         let mut summary = ApplySummary::default();
         sync(
             checked.providers,

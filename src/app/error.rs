@@ -77,6 +77,27 @@ impl Problems {
         }
     }
 
+    /// Whether a problem names `field`.
+    pub fn names(&self, field: &str) -> bool {
+        self.0.iter().any(|p| p.field == field)
+    }
+
+    /// Adds the problems of `result` whose fields none of these name: a
+    /// field already found bad was checked with a stand-in value.
+    pub fn check_other_fields<T>(&mut self, result: AppResult<T>) -> Option<T> {
+        match result {
+            Err(AppError::Invalid(problems)) => {
+                let new: Vec<Problem> = problems
+                    .into_iter()
+                    .filter(|p| !self.names(&p.field))
+                    .collect();
+                self.0.extend(new);
+                None
+            }
+            other => self.take(other),
+        }
+    }
+
     /// Ok when nothing was found.
     pub fn finish(self) -> AppResult<()> {
         if self.0.is_empty() {

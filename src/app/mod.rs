@@ -4,6 +4,7 @@
 mod analytics;
 mod budget;
 pub mod catalog_file;
+pub mod catalog_json;
 mod error;
 mod seed;
 mod sessions;

@@ -13,12 +13,12 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::body;
 use crate::app::catalog_file::{ConfigurationEntry, ModelEntry, ProviderEntry, TaskEntry};
-use crate::app::{App, AppError, AppResult, CatalogFile, Listed};
+use crate::app::catalog_json::{Entry, read_catalog, read_entry};
+use crate::app::{App, AppError, AppResult, CatalogFile, Listed, Problems};
 use crate::domain::{Configuration, Model, Provider, Task, Totals};
 use crate::http::Segment;
 use crate::http::auth::{Manager, Reader};
@@ -45,7 +45,7 @@ fn kind_routes<K: Kind>(r: Routes) -> Routes {
 /// One kind of catalog record.
 trait Kind: Send + Sync + 'static {
     /// Its fields as the catalog file has them.
-    type Entry: DeserializeOwned + Send;
+    type Entry: Entry + Send;
     const PATH: &'static str;
     fn list(app: &App) -> impl Future<Output = AppResult<Vec<Value>>> + Send;
     fn file(entry: Self::Entry) -> CatalogFile;
@@ -142,9 +142,15 @@ async fn put<K: Kind>(
         }
     }
     fields.insert("identifier".into(), Value::String(id.clone()));
-    let entry = serde_json::from_value(Value::Object(fields))
-        .map_err(|e| AppError::invalid("body", e.to_string()))?;
-    let summary = app.apply_catalog(&K::file(entry)).await?;
+    let mut found = Problems::default();
+    let Some(entry) = read_entry::<K::Entry>(0, Value::Object(fields), &mut found) else {
+        return Err(found
+            .finish()
+            .err()
+            .unwrap_or_else(|| AppError::invalid("body", "must be an object"))
+            .into());
+    };
+    let summary = app.apply_catalog_read(&K::file(entry), found).await?;
     let item = K::list(&app)
         .await?
         .into_iter()
@@ -174,9 +180,9 @@ async fn apply(
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
     let fields = body::object(&body::read(body).await?)?;
-    let file: CatalogFile = serde_json::from_value(Value::Object(fields))
-        .map_err(|e| AppError::invalid("body", e.to_string()))?;
-    let s = app.apply_catalog(&file).await?;
+    let mut found = Problems::default();
+    let file = read_catalog(Value::Object(fields), &mut found);
+    let s = app.apply_catalog_read(&file, found).await?;
     Ok(Json(
         json!({"created": s.created, "updated": s.updated, "unchanged": s.unchanged}),
     ))

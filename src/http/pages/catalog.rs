@@ -15,7 +15,7 @@ use super::view::{
     whole,
 };
 use crate::app::catalog_file::{ConfigurationEntry, Decimal, ModelEntry, ProviderEntry, TaskEntry};
-use crate::app::{App, AppError, AppResult, CatalogFile};
+use crate::app::{App, AppError, AppResult, CatalogFile, Problems};
 use crate::domain::Totals;
 use crate::domain::money::format_count;
 use crate::http::Segment;
@@ -78,7 +78,9 @@ trait Kind: Send + Sync + 'static {
     /// Rows (identifier, cells, the record as form values).
     fn rows(app: &App) -> impl Future<Output = AppResult<Vec<(String, Vec<Cell>, Values)>>> + Send;
     fn fields(choices: &Choices, editing: bool) -> Vec<Field>;
-    fn entry(values: &Values) -> AppResult<CatalogFile>;
+    /// The form's record as a catalog file; a field that cannot be read is
+    /// noted in `p` (and carries a stand-in value).
+    fn entry(values: &Values, p: &mut Problems) -> CatalogFile;
 }
 
 fn form<K: Kind>(admin: &Admin, choices: &Choices, editing: Option<&str>, values: &Values) -> Form {
@@ -178,7 +180,9 @@ async fn edit<K: Kind>(
 }
 
 async fn save<K: Kind>(app: &App, values: &Values) -> AppResult<()> {
-    app.apply_catalog(&K::entry(values)?).await.map(|_| ())
+    let mut found = Problems::default();
+    let file = K::entry(values, &mut found);
+    app.apply_catalog_read(&file, found).await.map(|_| ())
 }
 
 async fn create<K: Kind>(
@@ -325,8 +329,8 @@ impl Kind for Providers {
         ]
     }
 
-    fn entry(v: &Values) -> AppResult<CatalogFile> {
-        Ok(CatalogFile {
+    fn entry(v: &Values, _: &mut Problems) -> CatalogFile {
+        CatalogFile {
             providers: vec![ProviderEntry {
                 identifier: text(v, "identifier"),
                 name: text(v, "name"),
@@ -334,7 +338,7 @@ impl Kind for Providers {
                 active: checked(v, "active"),
             }],
             ..CatalogFile::default()
-        })
+        }
     }
 }
 
@@ -419,26 +423,28 @@ impl Kind for Models {
         ]
     }
 
-    fn entry(v: &Values) -> AppResult<CatalogFile> {
-        let required = |key: &'static str| {
-            optional(v, key)
-                .map(Decimal::Text)
-                .ok_or_else(|| AppError::invalid(key, "is required"))
+    fn entry(v: &Values, p: &mut Problems) -> CatalogFile {
+        let mut required = |key: &'static str| {
+            let price = optional(v, key);
+            if price.is_none() {
+                p.add(key, "is required");
+            }
+            Decimal::Text(price.unwrap_or_else(|| "0".into()))
         };
-        Ok(CatalogFile {
+        CatalogFile {
             models: vec![ModelEntry {
                 identifier: text(v, "identifier"),
                 name: text(v, "name"),
                 provider: text(v, "provider"),
                 model_id: text(v, "model_id"),
-                input_price: required("input_price")?,
-                output_price: required("output_price")?,
+                input_price: required("input_price"),
+                output_price: required("output_price"),
                 cache_read_price: optional(v, "cache_read_price").map(Decimal::Text),
                 cache_write_price: optional(v, "cache_write_price").map(Decimal::Text),
                 active: checked(v, "active"),
             }],
             ..CatalogFile::default()
-        })
+        }
     }
 }
 
@@ -530,18 +536,18 @@ impl Kind for Configurations {
         ]
     }
 
-    fn entry(v: &Values) -> AppResult<CatalogFile> {
-        Ok(CatalogFile {
+    fn entry(v: &Values, p: &mut Problems) -> CatalogFile {
+        CatalogFile {
             configurations: vec![ConfigurationEntry {
                 identifier: text(v, "identifier"),
                 name: text(v, "name"),
                 model: optional(v, "model"),
-                max_requests_per_day: whole(v, "max_requests_per_day")?,
-                max_tokens_per_day: whole(v, "max_tokens_per_day")?,
+                max_requests_per_day: p.take(whole(v, "max_requests_per_day")).unwrap_or(0),
+                max_tokens_per_day: p.take(whole(v, "max_tokens_per_day")).unwrap_or(0),
                 max_cost_per_day: optional(v, "max_cost_per_day").map(Decimal::Text),
             }],
             ..CatalogFile::default()
-        })
+        }
     }
 }
 
@@ -592,14 +598,14 @@ impl Kind for Tasks {
         ]
     }
 
-    fn entry(v: &Values) -> AppResult<CatalogFile> {
-        Ok(CatalogFile {
+    fn entry(v: &Values, _: &mut Problems) -> CatalogFile {
+        CatalogFile {
             tasks: vec![TaskEntry {
                 identifier: text(v, "identifier"),
                 name: text(v, "name"),
                 configuration: optional(v, "configuration"),
             }],
             ..CatalogFile::default()
-        })
+        }
     }
 }
