@@ -169,15 +169,9 @@ async fn records_are_created_and_updated_one_at_a_time(db: &TestDb) {
     two_bad["model_id"] = json!("");
     let (status, answer) = api.put("/api/v1/models/mistral-large", &two_bad).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let fields: Vec<&str> = answer["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        fields,
-        ["model[0].model_id", "model[0].input_price"],
+        fields(&answer),
+        ["model[0].input_price", "model[0].model_id"],
         "{answer}"
     );
     assert_eq!(api.get("/api/v1/models").await, before);
@@ -194,6 +188,22 @@ async fn records_are_created_and_updated_one_at_a_time(db: &TestDb) {
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     let providers = api.get("/api/v1/providers").await;
     assert_eq!(providers.as_array().unwrap().len(), 1, "{providers}");
+    // Two models of one provider cannot share a model_id: usage naming it
+    // could not tell them apart. Another provider may use it.
+    let (status, answer) = api.put("/api/v1/models/large-copy", &model).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert_eq!(fields(&answer), ["model[0].model_id"], "{answer}");
+    let (status, _) = api
+        .put(
+            "/api/v1/providers/other-vendor",
+            &json!({"name": "Other", "adapter_type": "mistral"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let mut elsewhere = model.clone();
+    elsewhere["provider"] = json!("other-vendor");
+    let (status, answer) = api.put("/api/v1/models/large-copy", &elsewhere).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
 }
 
 async fn the_whole_catalog_round_trips_as_json(db: &TestDb) {

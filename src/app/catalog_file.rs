@@ -4,7 +4,7 @@
 //! only differences are written, so a second apply of the same file changes
 //! nothing. The whole file is checked before anything is written.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -272,11 +272,33 @@ impl CatalogFile {
             .chain(known.providers.iter().map(String::as_str))
             .collect();
         let mut models = Vec::new();
+        // Usage names a model by its model_id within a provider, so two
+        // models must not share both: one would take the other's usage.
+        let in_file: HashSet<&str> = self.models.iter().map(|m| m.identifier.as_str()).collect();
+        let mut vendor_ids: HashMap<(&str, &str), &str> = known
+            .vendor_ids
+            .iter()
+            .filter(|(_, id)| !in_file.contains(id.as_str()))
+            .map(|((p, m), id)| ((p.as_str(), m.as_str()), id.as_str()))
+            .collect();
         for (i, m) in self.models.iter().enumerate() {
             let at = |field: &str| format!("model[{i}].{field}");
             p.check(identifier(at("identifier"), &m.identifier, &known.models));
             p.check(name(at("name"), &m.name));
             p.check(name(at("model_id"), &m.model_id));
+            let vendor_id = (m.provider.as_str(), m.model_id.as_str());
+            match vendor_ids.get(&vendor_id) {
+                Some(other) if *other != m.identifier => p.add(
+                    at("model_id"),
+                    format!(
+                        "is already the model_id of {other:?} of the same provider; \
+                         usage naming it could not tell the two apart"
+                    ),
+                ),
+                _ => {
+                    vendor_ids.insert(vendor_id, &m.identifier);
+                }
+            }
             if !provider_ids.contains(m.provider.as_str()) {
                 p.add(
                     at("provider"),
@@ -396,6 +418,8 @@ impl CatalogFile {
 struct Known {
     providers: Vec<String>,
     models: Vec<String>,
+    /// The stored models' (provider, model_id), with their identifiers.
+    vendor_ids: Vec<((String, String), String)>,
     configurations: Vec<String>,
     tasks: Vec<String>,
 }
@@ -453,6 +477,15 @@ impl App {
         let known = Known {
             providers: providers.iter().map(|p| p.identifier.clone()).collect(),
             models: models.iter().map(|m| m.identifier.clone()).collect(),
+            vendor_ids: models
+                .iter()
+                .map(|m| {
+                    (
+                        (m.provider.clone(), m.model_id.clone()),
+                        m.identifier.clone(),
+                    )
+                })
+                .collect(),
             configurations: configurations
                 .iter()
                 .map(|c| c.identifier.clone())
@@ -608,6 +641,7 @@ configuration = "chat-default"
         Known {
             providers: vec![],
             models: vec![],
+            vendor_ids: vec![],
             configurations: vec![],
             tasks: vec![],
         }
