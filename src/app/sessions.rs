@@ -19,13 +19,26 @@ pub const SESSION_LIFETIME: Duration = Duration::hours(12);
 const FAILURES_PER_ACCOUNT: usize = 5;
 const FAILURES_PER_ADDRESS: usize = 20;
 const THROTTLE_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
-/// Keys remembered at most; past that the oldest memory is dropped.
+/// Keys remembered at most (a few tens of MB). When full, what has expired
+/// or locks nothing is forgotten; locks are kept, so that a flood of made-up
+/// names cannot lift them. A key that does not fit is not remembered.
 const THROTTLE_KEYS: usize = 100_000;
 
 /// Recent failed sign-ins per account and per client address.
 #[derive(Default)]
 pub struct LoginThrottle {
     failures: Mutex<HashMap<String, VecDeque<Instant>>>,
+    /// When the full table was last pruned.
+    pruned: Mutex<Option<Instant>>,
+}
+
+/// The failures that lock a key (`account:…` or `address:…`).
+fn limit_of(key: &str) -> usize {
+    if key.starts_with("address:") {
+        FAILURES_PER_ADDRESS
+    } else {
+        FAILURES_PER_ACCOUNT
+    }
 }
 
 impl LoginThrottle {
@@ -73,10 +86,25 @@ impl LoginThrottle {
             .lock()
             .map_err(|_| AppError::Internal("lock poisoned".into()))?;
         if failures.len() >= THROTTLE_KEYS {
-            failures.clear();
+            // At most once a second: under a flood each pass reads every key.
+            let recently = self.pruned.lock().ok().and_then(|at| *at);
+            if recently.is_none_or(|at| now.duration_since(at) >= std::time::Duration::from_secs(1))
+            {
+                failures.retain(|key, times| {
+                    times.retain(|t| now.duration_since(*t) < THROTTLE_WINDOW);
+                    times.len() >= limit_of(key)
+                });
+                if let Ok(mut at) = self.pruned.lock() {
+                    *at = Some(now);
+                }
+            }
         }
         for (key, _) in keys {
-            failures.entry(key.clone()).or_default().push_back(now);
+            if let Some(times) = failures.get_mut(key) {
+                times.push_back(now);
+            } else if failures.len() < THROTTLE_KEYS {
+                failures.insert(key.clone(), VecDeque::from([now]));
+            }
         }
         Ok(())
     }
@@ -149,5 +177,32 @@ impl App {
             .store
             .delete_session(&secrets::token_hash(secret), Utc::now())
             .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flood_of_made_up_names_does_not_lift_a_lock() {
+        let throttle = LoginThrottle::default();
+        let start = Instant::now();
+        let dave = LoginThrottle::keys("dave", None);
+        for _ in 0..FAILURES_PER_ACCOUNT {
+            throttle.fail(&dave, start).unwrap();
+        }
+        assert!(throttle.retry_after(&dave, start).unwrap().is_some());
+        for i in 0..THROTTLE_KEYS + 1_000 {
+            let made_up = LoginThrottle::keys(&format!("nobody-{i}"), None);
+            throttle.fail(&made_up, start).unwrap();
+        }
+        let wait = throttle.retry_after(&dave, start).unwrap();
+        assert!(wait.is_some(), "the flood lifted dave's lock");
+        let size = throttle.failures.lock().unwrap().len();
+        assert!(size <= THROTTLE_KEYS, "{size} keys remembered");
+        // Locks still expire with their window.
+        let later = start + THROTTLE_WINDOW;
+        assert!(throttle.retry_after(&dave, later).unwrap().is_none());
     }
 }
