@@ -369,3 +369,74 @@ both_stores!(
     a_stalled_body_times_out,
     budget_requests_are_checked_whole
 );
+
+/// The connection loop's bounds (SQLite only: no store is involved). A
+/// connection that sends nothing, or trickles its headers, is closed by the
+/// server (after its 30 s header timeout); a web form that trickles in is cut
+/// off like an API body (408), and one that is not a form is refused with a
+/// page (415); the server answers others meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_and_trickling_connections_are_closed() {
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let db = TestDb::sqlite();
+    let server = TestServer::start(db.open("UTC").await).await;
+    // Bounds this test's wait, not the server's speed: the server's own
+    // timeout is 30 s.
+    let limit = Duration::from_secs(120);
+    let closed = |mut stream: tokio::net::TcpStream| async move {
+        let mut answer = Vec::new();
+        tokio::time::timeout(limit, stream.read_to_end(&mut answer))
+            .await
+            .map(|_| String::from_utf8_lossy(&answer).into_owned())
+    };
+    let silent = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let mut trickling = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    trickling
+        .write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nx-a: b")
+        .await
+        .unwrap();
+    let mut form = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    form.write_all(
+        b"POST /login HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: 200\r\n\r\nusername=a",
+    )
+    .await
+    .unwrap();
+    let waits = (
+        tokio::spawn(closed(silent)),
+        tokio::spawn(closed(trickling)),
+        tokio::spawn(closed(form)),
+    );
+    // Meanwhile the server answers, and a body that is not a form gets a page.
+    let client = reqwest::Client::new();
+    let health = client.get(server.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let json = client
+        .post(server.url("/login"))
+        .header("content-type", "application/json")
+        .body(r#"{"username":"a"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json.status(), 415);
+    assert!(json.text().await.unwrap().contains("<html"));
+    let silent = waits
+        .0
+        .await
+        .unwrap()
+        .expect("a silent connection was kept open");
+    assert_eq!(silent, "", "{silent}");
+    let trickling = waits
+        .1
+        .await
+        .unwrap()
+        .expect("trickling headers were waited for");
+    assert!(!trickling.contains("200 OK"), "{trickling}");
+    let form = waits
+        .2
+        .await
+        .unwrap()
+        .expect("a trickling form was waited for");
+    assert!(form.starts_with("HTTP/1.1 408"), "{form}");
+    assert!(form.contains("<html"), "{form}");
+}

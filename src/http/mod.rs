@@ -4,6 +4,7 @@ mod api;
 mod auth;
 mod error;
 pub mod routes;
+mod server;
 
 use routes::Routes;
 pub use routes::{Access, Rule};
@@ -122,8 +123,5 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let service = router(app).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown)
-        .await
+    server::run(router(app), listener, shutdown).await
 }

@@ -1,7 +1,7 @@
 //! The JSON API under `/api/v1`.
 
 mod analytics;
-mod body;
+pub(crate) mod body;
 mod budget;
 mod catalog;
 mod usage;

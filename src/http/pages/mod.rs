@@ -3,6 +3,7 @@
 mod catalog;
 pub mod charts;
 mod dashboard;
+mod form;
 mod session;
 mod tokens;
 mod users;

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use askama::Template;
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Form, FromRequestParts, State};
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+
+use super::form::Form;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};

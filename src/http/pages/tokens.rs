@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Form as PostForm, Path, State};
+use axum::extract::{Path, State};
+
+use super::form::Form as PostForm;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 

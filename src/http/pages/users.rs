@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Form as PostForm, State};
+use axum::extract::State;
+
+use super::form::Form as PostForm;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 

@@ -262,6 +262,8 @@ pub enum PageError {
     /// Not signed in: go to the sign-in page.
     SignIn,
     Forbidden(String),
+    /// A request refused before it reached the ledger: status, title, why.
+    Status(StatusCode, &'static str, String),
     App(AppError),
 }
 
@@ -287,6 +289,7 @@ impl IntoResponse for PageError {
         match self {
             PageError::SignIn => Redirect::to("/login").into_response(),
             PageError::Forbidden(why) => message(StatusCode::FORBIDDEN, "Not allowed", why),
+            PageError::Status(status, title, why) => message(status, title, why),
             PageError::App(AppError::NotFound(what)) => message(
                 StatusCode::NOT_FOUND,
                 "Not found",
