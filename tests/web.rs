@@ -500,6 +500,39 @@ async fn deactivated_users_lose_their_sessions(db: &TestDb) {
     let root_user = server.app.users().await.unwrap();
     assert!(root_user.iter().any(|u| u.username == "root" && u.active));
     assert!(root_user.iter().any(|u| u.username == "ops" && !u.active));
+
+    // The ended session does not come back with the user; nor does one
+    // opened before a demotion or a new password.
+    server
+        .app
+        .set_profile("ops", "Ops Team", true)
+        .await
+        .unwrap();
+    let (_, location, _) = get(&server, "/analytics", Some(&ops)).await;
+    assert_eq!(
+        location, "/login",
+        "a reactivated user's old session came back"
+    );
+    for change in ["demote", "password"] {
+        let ops = sign_in(&server, "ops", "ops-password").await.1.unwrap();
+        assert_eq!(
+            get(&server, "/analytics", Some(&ops)).await.0,
+            StatusCode::OK
+        );
+        match change {
+            "demote" => {
+                server.app.set_role("ops", Role::Member).await.unwrap();
+                server.app.set_role("ops", Role::Admin).await.unwrap();
+            }
+            _ => server
+                .app
+                .set_password("ops", "ops-password")
+                .await
+                .unwrap(),
+        }
+        let (_, location, _) = get(&server, "/analytics", Some(&ops)).await;
+        assert_eq!(location, "/login", "a session outlived a {change}");
+    }
 }
 
 /// With more users than the table shows: the top 50 by cost and a link to

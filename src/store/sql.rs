@@ -255,6 +255,10 @@ pub const SESSION: &str = "SELECT u.username, u.display_name, u.role, u.active, 
         u.password_hash, s.csrf_token, s.expires_at
     FROM sessions s JOIN users u ON u.id = s.user_id
     WHERE s.secret_hash = $1 AND s.expires_at > $2";
+/// Ends a user's sessions: one opened before a new password, a demotion or
+/// a deactivation must not outlive it (nor come back on reactivation).
+pub const END_SESSIONS: &str =
+    "DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE username = $1)";
 pub const DELETE_SESSION: &str = "DELETE FROM sessions WHERE secret_hash = $1 OR expires_at <= $2";
 
 pub const CONFIGURATION_LIMITS: &str =

@@ -56,6 +56,18 @@ async fn lock_budgets(
     Ok(())
 }
 
+/// See `sql::END_SESSIONS`.
+async fn end_sessions(
+    tx: &mut sqlx::Transaction<'static, Postgres>,
+    username: &str,
+) -> StoreResult<()> {
+    sqlx::query(sql::END_SESSIONS)
+        .bind(username)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 pub struct PgStore {
     pool: PgPool,
     /// Batches of usage waiting for a committing task.
@@ -225,6 +237,7 @@ impl PgStore {
         q: Query<'_>,
         username: &str,
         field: &'static str,
+        ends_sessions: bool,
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
@@ -232,6 +245,9 @@ impl PgStore {
             .execute(&mut *tx)
             .await?;
         let rows = q.execute(&mut *tx).await?.rows_affected();
+        if rows > 0 && ends_sessions {
+            end_sessions(&mut tx, username).await?;
+        }
         let exists = sqlx::query(sql::USER_ID)
             .bind(username)
             .fetch_optional(&mut *tx)
@@ -432,17 +448,24 @@ impl Store for PgStore {
     }
 
     async fn set_password(&self, username: &str, password_hash: &str) -> StoreResult<()> {
-        let q = sqlx::query(sql::SET_PASSWORD)
+        let mut tx = self.pool.begin().await?;
+        let rows = sqlx::query(sql::SET_PASSWORD)
             .bind(password_hash)
-            .bind(username);
-        self.update(q, || format!("user {username:?}")).await
+            .bind(username)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        end_sessions(&mut tx, username).await?;
+        tx.commit().await?;
+        changed(rows, || format!("user {username:?}"))
     }
 
     async fn set_role(&self, username: &str, role: Role) -> StoreResult<()> {
         let q = sqlx::query(sql::SET_ROLE)
             .bind(role.as_str())
             .bind(username);
-        self.guarded_update(q, username, "role").await
+        self.guarded_update(q, username, "role", role != Role::Admin)
+            .await
     }
 
     async fn set_profile(
@@ -455,7 +478,7 @@ impl Store for PgStore {
             .bind(display_name)
             .bind(active)
             .bind(username);
-        self.guarded_update(q, username, "active").await
+        self.guarded_update(q, username, "active", !active).await
     }
 
     async fn budget(&self, username: &str) -> StoreResult<Option<Budget>> {

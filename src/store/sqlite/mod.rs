@@ -449,6 +449,7 @@ impl Store for SqliteStore {
         let (username, hash) = (username.to_string(), password_hash.to_string());
         self.write(move |conn| {
             let n = conn.execute(sql::SET_PASSWORD, params![hash, username])?;
+            conn.execute(sql::END_SESSIONS, [&username])?;
             changed(n as u64, || format!("user {username:?}"))
         })
         .await
@@ -458,6 +459,9 @@ impl Store for SqliteStore {
         let username = username.to_string();
         self.write(move |conn| {
             let n = conn.execute(sql::SET_ROLE, params![role.as_str(), username])?;
+            if n > 0 && role != Role::Admin {
+                conn.execute(sql::END_SESSIONS, [&username])?;
+            }
             let exists = query_opt(conn, sql::USER_ID, [&username], |r| r.int(0))?.is_some();
             guarded(n as u64, exists, &username, "role")
         })
@@ -473,6 +477,9 @@ impl Store for SqliteStore {
         let (username, display_name) = (username.to_string(), display_name.to_string());
         self.write(move |conn| {
             let n = conn.execute(sql::SET_PROFILE, params![display_name, active, username])?;
+            if n > 0 && !active {
+                conn.execute(sql::END_SESSIONS, [&username])?;
+            }
             let exists = query_opt(conn, sql::USER_ID, [&username], |r| r.int(0))?.is_some();
             guarded(n as u64, exists, &username, "active")
         })
