@@ -42,6 +42,13 @@ pub fn hash_password(password: &str) -> Result<String, String> {
         .map_err(|e| format!("cannot hash the password: {e}"))
 }
 
+/// A hash of a random password, made once: what a sign-in with an unknown
+/// username is checked against, so that it costs what a known one does.
+pub fn stand_in_password_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| hash_password(&hex::encode(random_bytes::<16>())).unwrap_or_default())
+}
+
 pub fn verify_password(password: &str, hash: &str) -> bool {
     Argon2::default()
         .verify_password(password.as_bytes(), hash)
