@@ -91,10 +91,26 @@ async fn every_page_answers_admins_members_and_strangers(db: &TestDb) {
     assert_eq!((status, none), (StatusCode::FORBIDDEN, None));
     let (status, none) = sign_in(&server, "root", "wrong-password").await;
     assert_eq!((status, none), (StatusCode::UNAUTHORIZED, None));
-    // An administrator demoted to member keeps a session that opens nothing.
-    let (_, member) = sign_in(&server, "demoted", "demoted-password").await;
-    let member = member.unwrap();
+    // An administrator demoted to member loses the session.
+    let (_, demoted) = sign_in(&server, "demoted", "demoted-password").await;
+    let demoted = demoted.unwrap();
     server.app.set_role("demoted", Role::Member).await.unwrap();
+    let (_, location, _) = get(&server, "/analytics", Some(&demoted)).await;
+    assert_eq!(location, "/login", "a demoted user's session ended");
+    // A member has no way to a session, so one is written to the store (as
+    // an edited database might hold): it opens nothing.
+    let store = llm_ledger::store::connect(&db.url).await.unwrap();
+    let hour = chrono::Duration::hours(1);
+    store
+        .create_session(
+            &llm_ledger::secrets::token_hash("llmledger_member"),
+            "mia",
+            "csrf",
+            chrono::Utc::now() + hour,
+        )
+        .await
+        .unwrap();
+    let member = "llm_ledger_session=llmledger_member".to_string();
 
     // Every response carries the security headers.
     let response = client()
