@@ -248,11 +248,13 @@ impl PgStore {
         if rows > 0 && ends_sessions {
             end_sessions(&mut tx, username).await?;
         }
-        let exists = sqlx::query(sql::USER_ID)
-            .bind(username)
-            .fetch_optional(&mut *tx)
-            .await?
-            .is_some();
+        // Only an unchanged row needs telling the guard from a missing user.
+        let exists = rows == 0
+            && sqlx::query(sql::USER_ID)
+                .bind(username)
+                .fetch_optional(&mut *tx)
+                .await?
+                .is_some();
         tx.commit().await?;
         guarded(rows, exists, username, field)
     }

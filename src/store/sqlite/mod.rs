@@ -90,6 +90,27 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+/// After a guarded user update (`sql::SET_ROLE`, `sql::SET_PROFILE`) of
+/// `field` that changed `n` rows: ends the user's sessions when the change
+/// takes access away; when nothing changed, tells the guard's refusal from a
+/// missing user (only then is the user looked up).
+fn ended_or_refused(
+    conn: &Connection,
+    n: usize,
+    username: &str,
+    field: &'static str,
+    ends_sessions: bool,
+) -> StoreResult<()> {
+    if n > 0 {
+        if ends_sessions {
+            conn.execute(sql::END_SESSIONS, [username])?;
+        }
+        return Ok(());
+    }
+    let exists = query_opt(conn, sql::USER_ID, [username], |r| r.int(0))?.is_some();
+    guarded(0, exists, username, field)
+}
+
 fn open_connection(path: &Path) -> StoreResult<Connection> {
     let conn = Connection::open(path)
         .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
@@ -448,8 +469,10 @@ impl Store for SqliteStore {
     async fn set_password(&self, username: &str, password_hash: &str) -> StoreResult<()> {
         let (username, hash) = (username.to_string(), password_hash.to_string());
         self.write(move |conn| {
-            let n = conn.execute(sql::SET_PASSWORD, params![hash, username])?;
-            conn.execute(sql::END_SESSIONS, [&username])?;
+            let tx = conn.transaction()?;
+            let n = tx.execute(sql::SET_PASSWORD, params![hash, username])?;
+            tx.execute(sql::END_SESSIONS, [&username])?;
+            tx.commit()?;
             changed(n as u64, || format!("user {username:?}"))
         })
         .await
@@ -458,12 +481,11 @@ impl Store for SqliteStore {
     async fn set_role(&self, username: &str, role: Role) -> StoreResult<()> {
         let username = username.to_string();
         self.write(move |conn| {
-            let n = conn.execute(sql::SET_ROLE, params![role.as_str(), username])?;
-            if n > 0 && role != Role::Admin {
-                conn.execute(sql::END_SESSIONS, [&username])?;
-            }
-            let exists = query_opt(conn, sql::USER_ID, [&username], |r| r.int(0))?.is_some();
-            guarded(n as u64, exists, &username, "role")
+            let tx = conn.transaction()?;
+            let n = tx.execute(sql::SET_ROLE, params![role.as_str(), username])?;
+            ended_or_refused(&tx, n, &username, "role", role != Role::Admin)?;
+            tx.commit()?;
+            Ok(())
         })
         .await
     }
@@ -476,12 +498,11 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let (username, display_name) = (username.to_string(), display_name.to_string());
         self.write(move |conn| {
-            let n = conn.execute(sql::SET_PROFILE, params![display_name, active, username])?;
-            if n > 0 && !active {
-                conn.execute(sql::END_SESSIONS, [&username])?;
-            }
-            let exists = query_opt(conn, sql::USER_ID, [&username], |r| r.int(0))?.is_some();
-            guarded(n as u64, exists, &username, "active")
+            let tx = conn.transaction()?;
+            let n = tx.execute(sql::SET_PROFILE, params![display_name, active, username])?;
+            ended_or_refused(&tx, n, &username, "active", !active)?;
+            tx.commit()?;
+            Ok(())
         })
         .await
     }
