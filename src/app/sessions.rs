@@ -27,9 +27,14 @@ const THROTTLE_KEYS: usize = 100_000;
 /// Recent failed sign-ins per account and per client address.
 #[derive(Default)]
 pub struct LoginThrottle {
-    failures: Mutex<HashMap<String, VecDeque<Instant>>>,
+    table: Mutex<Failures>,
+}
+
+#[derive(Default)]
+struct Failures {
+    by_key: HashMap<String, VecDeque<Instant>>,
     /// When the full table was last pruned.
-    pruned: Mutex<Option<Instant>>,
+    pruned: Option<Instant>,
 }
 
 /// The failures that lock a key (`account:…` or `address:…`).
@@ -42,34 +47,33 @@ fn limit_of(key: &str) -> usize {
 }
 
 impl LoginThrottle {
-    fn keys(username: &str, address: Option<IpAddr>) -> Vec<(String, usize)> {
-        let mut keys = vec![(format!("account:{username}"), FAILURES_PER_ACCOUNT)];
+    fn keys(username: &str, address: Option<IpAddr>) -> Vec<String> {
+        let mut keys = vec![format!("account:{username}")];
         if let Some(ip) = address {
-            keys.push((format!("address:{ip}"), FAILURES_PER_ADDRESS));
+            keys.push(format!("address:{ip}"));
         }
         keys
     }
 
-    /// How long to wait when a key has used up its failures.
-    fn retry_after(
-        &self,
-        keys: &[(String, usize)],
-        now: Instant,
-    ) -> AppResult<Option<std::time::Duration>> {
-        let mut failures = self
-            .failures
+    fn table(&self) -> AppResult<std::sync::MutexGuard<'_, Failures>> {
+        self.table
             .lock()
-            .map_err(|_| AppError::Internal("lock poisoned".into()))?;
+            .map_err(|_| AppError::Internal("lock poisoned".into()))
+    }
+
+    /// How long to wait when a key has used up its failures.
+    fn retry_after(&self, keys: &[String], now: Instant) -> AppResult<Option<std::time::Duration>> {
+        let mut table = self.table()?;
         let mut wait = None;
-        for (key, limit) in keys {
-            if let Some(times) = failures.get_mut(key) {
+        for key in keys {
+            if let Some(times) = table.by_key.get_mut(key) {
                 while times
                     .front()
                     .is_some_and(|t| now.duration_since(*t) >= THROTTLE_WINDOW)
                 {
                     times.pop_front();
                 }
-                if times.len() >= *limit
+                if times.len() >= limit_of(key)
                     && let Some(oldest) = times.front()
                 {
                     let left = THROTTLE_WINDOW - now.duration_since(*oldest);
@@ -80,30 +84,25 @@ impl LoginThrottle {
         Ok(wait)
     }
 
-    fn fail(&self, keys: &[(String, usize)], now: Instant) -> AppResult<()> {
-        let mut failures = self
-            .failures
-            .lock()
-            .map_err(|_| AppError::Internal("lock poisoned".into()))?;
-        if failures.len() >= THROTTLE_KEYS {
-            // At most once a second: under a flood each pass reads every key.
-            let recently = self.pruned.lock().ok().and_then(|at| *at);
-            if recently.is_none_or(|at| now.duration_since(at) >= std::time::Duration::from_secs(1))
-            {
-                failures.retain(|key, times| {
-                    times.retain(|t| now.duration_since(*t) < THROTTLE_WINDOW);
-                    times.len() >= limit_of(key)
-                });
-                if let Ok(mut at) = self.pruned.lock() {
-                    *at = Some(now);
-                }
-            }
+    fn fail(&self, keys: &[String], now: Instant) -> AppResult<()> {
+        let mut table = self.table()?;
+        let table = &mut *table;
+        // At most once a second: under a flood each pass reads every key.
+        let due = table
+            .pruned
+            .is_none_or(|at| now.duration_since(at) >= std::time::Duration::from_secs(1));
+        if table.by_key.len() >= THROTTLE_KEYS && due {
+            table.by_key.retain(|key, times| {
+                times.retain(|t| now.duration_since(*t) < THROTTLE_WINDOW);
+                times.len() >= limit_of(key)
+            });
+            table.pruned = Some(now);
         }
-        for (key, _) in keys {
-            if let Some(times) = failures.get_mut(key) {
+        for key in keys {
+            if let Some(times) = table.by_key.get_mut(key) {
                 times.push_back(now);
-            } else if failures.len() < THROTTLE_KEYS {
-                failures.insert(key.clone(), VecDeque::from([now]));
+            } else if table.by_key.len() < THROTTLE_KEYS {
+                table.by_key.insert(key.clone(), VecDeque::from([now]));
             }
         }
         Ok(())
@@ -199,7 +198,7 @@ mod tests {
         }
         let wait = throttle.retry_after(&dave, start).unwrap();
         assert!(wait.is_some(), "the flood lifted dave's lock");
-        let size = throttle.failures.lock().unwrap().len();
+        let size = throttle.table.lock().unwrap().by_key.len();
         assert!(size <= THROTTLE_KEYS, "{size} keys remembered");
         // Locks still expire with their window.
         let later = start + THROTTLE_WINDOW;
