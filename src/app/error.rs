@@ -78,7 +78,7 @@ impl Problems {
     }
 
     /// Whether a problem names `field`.
-    pub fn names(&self, field: &str) -> bool {
+    fn names(&self, field: &str) -> bool {
         self.0.iter().any(|p| p.field == field)
     }
 
@@ -116,10 +116,7 @@ impl From<StoreError> for AppError {
             StoreError::Unavailable(why) => AppError::Unavailable(why),
             StoreError::Database(why) | StoreError::Url(why) => AppError::Internal(why),
             StoreError::TooLarge(field) => AppError::invalid(field, store::over_a_row()),
-            StoreError::LastAdmin(field) => AppError::invalid(
-                field,
-                "would leave no active administrator; make another user an administrator first",
-            ),
+            StoreError::LastAdmin(field) => AppError::invalid(field, store::LAST_ADMIN),
         }
     }
 }

@@ -40,7 +40,7 @@ pub enum StoreError {
     Url(String),
     /// The change of the named field (`role`, `active`) would leave no
     /// active administrator, and no one could sign in to the web UI.
-    #[error("{0}: would leave no active administrator; make another user an administrator first")]
+    #[error("{0}: {LAST_ADMIN}")]
     LastAdmin(&'static str),
     /// An amount over what one stored row holds; names the field.
     #[error("{0}: {why}", why = over_a_row())]
@@ -48,6 +48,10 @@ pub enum StoreError {
 }
 
 /// Why an amount was refused as `StoreError::TooLarge`, after its field.
+/// Why a change was refused as `StoreError::LastAdmin`, after its field.
+pub const LAST_ADMIN: &str =
+    "would leave no active administrator; make another user an administrator first";
+
 pub fn over_a_row() -> String {
     format!("is more than the ledger holds in one row (${MAX_STORED})")
 }
