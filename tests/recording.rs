@@ -648,6 +648,169 @@ async fn the_catalog_file_applies_idempotently_and_round_trips(db: &TestDb) {
     assert_eq!((third.created, third.updated, third.unchanged), (0, 1, 7));
 }
 
+/// A catalog grown from usage (names that are not slugs, set-up records
+/// that name discovered ones) exports to a file that applies to an empty
+/// ledger, keeps discovered records discovered, and never downgrades a
+/// record an administrator has set up.
+async fn an_export_carries_what_usage_registered_to_an_empty_ledger(db: &TestDb) {
+    let source_db = TestDb::sqlite();
+    let source = source_db.open("UTC").await;
+    let used = |provider: &str, model: &str, configuration: &str, task: &str| {
+        let mut r = chat(model, 10, 5);
+        r.provider = Some(provider.into());
+        r.configuration = Some(configuration.into());
+        r.task = Some(task.into());
+        r
+    };
+    source
+        .record(vec![
+            used("Azure OpenAI", "gpt-4o (EU)", "My Config", "Summarize Docs"),
+            used("openai", "gpt-4o-mini", "adhoc", "triage"),
+            used("ollama-local", "llama3:8b", "adhoc", "triage"),
+        ])
+        .await
+        .unwrap();
+    let set_up = r#"
+[[provider]]
+identifier = "Azure OpenAI"
+name = "Azure (EU)"
+adapter_type = "openai"
+
+[[model]]
+identifier = "gpt-4o"
+name = "GPT-4o"
+provider = "openai"
+model_id = "gpt-4o"
+input_price = "250"
+output_price = "1000"
+
+[[configuration]]
+identifier = "chat-default"
+name = "Chat"
+model = "gpt-4o (EU)"
+
+[[task]]
+identifier = "summaries"
+name = "Summaries"
+configuration = "My Config"
+"#;
+    source
+        .apply_catalog(&CatalogFile::parse(set_up).unwrap())
+        .await
+        .unwrap();
+    let exported = source.export_catalog().await.unwrap();
+    let text = exported.to_toml().unwrap();
+    let marks = |identifier: &str| {
+        let f = &exported;
+        f.providers
+            .iter()
+            .map(|e| (&e.identifier, e.discovered, e.from_usage))
+            .chain(
+                f.models
+                    .iter()
+                    .map(|e| (&e.identifier, e.discovered, e.from_usage)),
+            )
+            .chain(
+                f.configurations
+                    .iter()
+                    .map(|e| (&e.identifier, e.discovered, e.from_usage)),
+            )
+            .chain(
+                f.tasks
+                    .iter()
+                    .map(|e| (&e.identifier, e.discovered, e.from_usage)),
+            )
+            .find(|(id, _, _)| *id == identifier)
+            .map(|(_, discovered, from_usage)| (discovered, from_usage))
+    };
+    // (discovered, from_usage); None: not in the file.
+    for (identifier, expected) in [
+        ("Azure OpenAI", Some((false, true))),
+        ("openai", Some((true, false))),
+        ("gpt-4o", Some((false, false))),
+        ("gpt-4o (EU)", Some((true, false))),
+        ("chat-default", Some((false, false))),
+        ("My Config", Some((true, false))),
+        ("summaries", Some((false, false))),
+        // Discovered and named by nothing set up: left out.
+        ("ollama-local", None),
+        ("gpt-4o-mini", None),
+        ("llama3:8b", None),
+        ("adhoc", None),
+        ("triage", None),
+        ("Summarize Docs", None),
+    ] {
+        assert_eq!(marks(identifier), expected, "{identifier} in\n{text}");
+    }
+    let discovered_model = exported
+        .models
+        .iter()
+        .find(|m| m.identifier == "gpt-4o (EU)")
+        .unwrap();
+    assert_eq!(
+        (
+            &discovered_model.input_price,
+            &discovered_model.output_price
+        ),
+        (&None, &None),
+        "a discovered model has no price"
+    );
+
+    // Into an empty ledger: everything is created, and exports the same.
+    let copy = db.open("UTC").await;
+    let applied = copy
+        .apply_catalog(&CatalogFile::parse(&text).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        (applied.created, applied.updated, applied.unchanged),
+        (7, 0, 0)
+    );
+    assert_eq!(copy.export_catalog().await.unwrap(), exported);
+    let again = copy.apply_catalog(&exported).await.unwrap();
+    assert_eq!((again.created, again.updated, again.unchanged), (0, 0, 7));
+    let discovered = |identifier: &str| {
+        let copy = &copy;
+        let identifier = identifier.to_string();
+        async move {
+            let providers = copy
+                .providers()
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|l| (l.item.identifier, l.item.discovered));
+            let models = copy
+                .models()
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|l| (l.item.identifier, l.item.discovered));
+            providers
+                .chain(models)
+                .find(|(id, _)| *id == identifier)
+                .map(|(_, d)| d)
+        }
+    };
+    assert_eq!(discovered("openai").await, Some(true));
+    assert_eq!(discovered("gpt-4o (EU)").await, Some(true));
+    assert_eq!(discovered("Azure OpenAI").await, Some(false));
+
+    // A discovered entry never changes a stored record: set up there, the
+    // provider stays set up when the export is applied again.
+    let openai =
+        "[[provider]]\nidentifier = \"openai\"\nname = \"OpenAI\"\nadapter_type = \"openai\"\n";
+    copy.apply_catalog(&CatalogFile::parse(openai).unwrap())
+        .await
+        .unwrap();
+    let third = copy.apply_catalog(&exported).await.unwrap();
+    assert_eq!((third.created, third.updated, third.unchanged), (0, 0, 7));
+    assert_eq!(discovered("openai").await, Some(false));
+
+    // Back into the ledger it came from: nothing changes.
+    let home = source.apply_catalog(&exported).await.unwrap();
+    assert_eq!((home.created, home.updated, home.unchanged), (0, 0, 7));
+}
+
 /// Two administrators demoting or deactivating each other at the same
 /// moment: one change lands, the other is refused naming its field, and an
 /// active administrator always remains.
@@ -769,6 +932,7 @@ both_stores!(
     expired_idempotency_keys_are_forgotten,
     days_follow_the_ledgers_time_zone,
     the_catalog_file_applies_idempotently_and_round_trips,
+    an_export_carries_what_usage_registered_to_an_empty_ledger,
     users_tokens_and_budgets,
     the_last_active_administrator_is_kept_under_concurrent_changes,
 );

@@ -3,6 +3,15 @@
 //! Applying is idempotent: each record is compared with what is stored and
 //! only differences are written, so a second apply of the same file changes
 //! nothing. The whole file is checked before anything is written.
+//!
+//! Usage registers the records it names that the catalog lacks (SPEC §3),
+//! under whatever name it gave. Two marks let a file carry such records, so
+//! that an export applies to an empty database:
+//! - `discovered = true`: a record as usage registered it (a model without a
+//!   price). Applying creates it, still discovered, when it is missing, and
+//!   never changes a stored record.
+//! - `from_usage = true`: a set-up record whose identifier is a name usage
+//!   reported rather than a slug; a new record may keep such a name.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -41,6 +50,10 @@ fn is_zero(n: &i64) -> bool {
     *n == 0
 }
 
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
 #[derive(Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderEntry {
@@ -49,6 +62,10 @@ pub struct ProviderEntry {
     pub adapter_type: String,
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub active: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub discovered: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub from_usage: bool,
 }
 
 /// A decimal written as a string (`"7.5"`) or a whole number (`250`).
@@ -109,16 +126,23 @@ pub struct ModelEntry {
     pub name: String,
     pub provider: String,
     pub model_id: String,
-    /// US cents per 1M prompt tokens.
-    pub input_price: Decimal,
-    /// US cents per 1M completion tokens.
-    pub output_price: Decimal,
+    /// US cents per 1M prompt tokens; required unless the model is
+    /// `discovered` (then it has no price).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_price: Option<Decimal>,
+    /// US cents per 1M completion tokens; as `input_price`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_price: Option<Decimal>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_read_price: Option<Decimal>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_write_price: Option<Decimal>,
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub active: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub discovered: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub from_usage: bool,
 }
 
 #[derive(Debug, Deserialize, Serialize, PartialEq)]
@@ -135,6 +159,10 @@ pub struct ConfigurationEntry {
     /// US dollars per day, across all users.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_cost_per_day: Option<Decimal>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub discovered: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub from_usage: bool,
 }
 
 #[derive(Debug, Deserialize, Serialize, PartialEq)]
@@ -144,6 +172,10 @@ pub struct TaskEntry {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub configuration: Option<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub discovered: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub from_usage: bool,
 }
 
 /// What an apply changed, per kind of record.
@@ -185,17 +217,23 @@ fn name(field: String, value: &str) -> AppResult<()> {
 /// letters, digits, `-`, `_`, `.` and `:` (Ollama's `llama3.1:8b`),
 /// starting with a letter or digit, so that it reads well in links and
 /// files. A stored one, such as a name discovered from usage, stays
-/// editable as it is.
-fn identifier(field: String, value: &str, stored: &[String]) -> AppResult<()> {
+/// editable as it is, and an entry marked as coming from usage
+/// (`from_usage` or `discovered`) may bring such a name to a new record.
+fn identifier(field: String, value: &str, stored: &[String], from_usage: bool) -> AppResult<()> {
     name(field.clone(), value)?;
-    if stored.iter().any(|s| s == value) || is_slug(value, ".-_:") {
+    if from_usage || stored.iter().any(|s| s == value) || is_identifier_slug(value) {
         Ok(())
     } else {
         Err(AppError::invalid(
             field,
-            "must be a slug: lower-case letters, digits, '-', '_', '.' and ':', starting with a letter or digit",
+            "must be a slug: lower-case letters, digits, '-', '_', '.' and ':', starting with a letter or digit \
+             (a name that usage reported is kept with from_usage = true)",
         ))
     }
+}
+
+fn is_identifier_slug(value: &str) -> bool {
+    is_slug(value, ".-_:")
 }
 
 /// The vendor adapter: a lower-case word such as `openai` (upper case is
@@ -255,6 +293,7 @@ impl CatalogFile {
                 at("identifier"),
                 &e.identifier,
                 &known.providers,
+                e.from_usage || e.discovered,
             ));
             p.check(name(at("name"), &e.name));
             p.check(adapter_type(at("adapter_type"), &e.adapter_type));
@@ -263,7 +302,7 @@ impl CatalogFile {
                 name: e.name.clone(),
                 adapter_type: e.adapter_type.to_lowercase(),
                 active: e.active,
-                discovered: false,
+                discovered: e.discovered,
             });
         }
         let provider_ids: BTreeSet<&str> = providers
@@ -283,7 +322,12 @@ impl CatalogFile {
             .collect();
         for (i, m) in self.models.iter().enumerate() {
             let at = |field: &str| format!("model[{i}].{field}");
-            p.check(identifier(at("identifier"), &m.identifier, &known.models));
+            p.check(identifier(
+                at("identifier"),
+                &m.identifier,
+                &known.models,
+                m.from_usage || m.discovered,
+            ));
             p.check(name(at("name"), &m.name));
             p.check(name(at("model_id"), &m.model_id));
             let vendor_id = (m.provider.as_str(), m.model_id.as_str());
@@ -305,29 +349,55 @@ impl CatalogFile {
                     format!("names no provider: {:?}", m.provider),
                 );
             }
-            let mut optional = |field: &str, v: &Option<Decimal>| {
-                v.as_ref().and_then(|v| p.take(price(at(field), v)))
-            };
-            let cache_read = optional("cache_read_price", &m.cache_read_price);
-            let cache_write = optional("cache_write_price", &m.cache_write_price);
-            let input = p.take(price(at("input_price"), &m.input_price));
-            let output = p.take(price(at("output_price"), &m.output_price));
-            let (Some(input), Some(output)) = (input, output) else {
-                continue;
+            let pricing = if m.discovered {
+                // Usage registers a model without a price; setting one is
+                // setting the model up.
+                for (field, v) in [
+                    ("input_price", &m.input_price),
+                    ("output_price", &m.output_price),
+                    ("cache_read_price", &m.cache_read_price),
+                    ("cache_write_price", &m.cache_write_price),
+                ] {
+                    if v.is_some() {
+                        p.add(
+                            at(field),
+                            "a discovered model has no price: leave the prices out, \
+                             or drop discovered to set the model up",
+                        );
+                    }
+                }
+                None
+            } else {
+                let mut read = |field: &str, v: &Option<Decimal>, required: bool| match v {
+                    Some(v) => p.take(price(at(field), v)),
+                    None if required => {
+                        p.add(at(field), "is required");
+                        None
+                    }
+                    None => None,
+                };
+                let cache_read = read("cache_read_price", &m.cache_read_price, false);
+                let cache_write = read("cache_write_price", &m.cache_write_price, false);
+                let input = read("input_price", &m.input_price, true);
+                let output = read("output_price", &m.output_price, true);
+                let (Some(input), Some(output)) = (input, output) else {
+                    continue;
+                };
+                Some(Pricing {
+                    input,
+                    output,
+                    cache_read,
+                    cache_write,
+                })
             };
             models.push(Model {
                 identifier: m.identifier.clone(),
                 name: m.name.clone(),
                 provider: m.provider.clone(),
                 model_id: m.model_id.clone(),
-                pricing: Some(Pricing {
-                    input,
-                    output,
-                    cache_read,
-                    cache_write,
-                }),
+                pricing,
                 active: m.active,
-                discovered: false,
+                discovered: m.discovered,
             });
         }
         // A model refused above still counts as named: its configurations
@@ -345,6 +415,7 @@ impl CatalogFile {
                 at("identifier"),
                 &c.identifier,
                 &known.configurations,
+                c.from_usage || c.discovered,
             ));
             p.check(name(at("name"), &c.name));
             if let Some(m) = &c.model
@@ -376,7 +447,7 @@ impl CatalogFile {
                     max_tokens_per_day: c.max_tokens_per_day,
                     max_cost_per_day,
                 },
-                discovered: false,
+                discovered: c.discovered,
             });
         }
         let configuration_ids: BTreeSet<&str> = configurations
@@ -387,7 +458,12 @@ impl CatalogFile {
         let mut tasks = Vec::new();
         for (i, t) in self.tasks.iter().enumerate() {
             let at = |field: &str| format!("task[{i}].{field}");
-            p.check(identifier(at("identifier"), &t.identifier, &known.tasks));
+            p.check(identifier(
+                at("identifier"),
+                &t.identifier,
+                &known.tasks,
+                t.from_usage || t.discovered,
+            ));
             p.check(name(at("name"), &t.name));
             if let Some(c) = &t.configuration
                 && !configuration_ids.contains(c.as_str())
@@ -401,7 +477,7 @@ impl CatalogFile {
                 identifier: t.identifier.clone(),
                 name: t.name.clone(),
                 configuration: t.configuration.clone(),
-                discovered: false,
+                discovered: t.discovered,
             });
         }
         p.finish()?;
@@ -424,11 +500,40 @@ struct Known {
     tasks: Vec<String>,
 }
 
-/// Saves each wanted record that differs from the stored one.
-async fn sync<T: PartialEq, F, Fut>(
+/// What applying needs to know of a catalog record.
+trait Record: PartialEq {
+    fn identifier(&self) -> &str;
+    fn discovered(&self) -> bool;
+}
+
+macro_rules! record {
+    ($($kind:ty),*) => {$(
+        impl Record for $kind {
+            fn identifier(&self) -> &str {
+                &self.identifier
+            }
+            fn discovered(&self) -> bool {
+                self.discovered
+            }
+        }
+    )*};
+}
+record!(Provider, Model, Configuration, Task);
+
+/// The records an export holds: the set-up ones, and the discovered ones
+/// that `named` (the identifiers set-up records refer to) contains.
+fn exported<T: Record>(records: Vec<T>, named: &BTreeSet<String>) -> Vec<T> {
+    records
+        .into_iter()
+        .filter(|r| !r.discovered() || named.contains(r.identifier()))
+        .collect()
+}
+
+/// Saves each wanted record that differs from the stored one. A discovered
+/// entry only fills a gap: it never changes a stored record.
+async fn sync<T: Record, F, Fut>(
     wanted: Vec<T>,
     stored: &[T],
-    same_key: impl Fn(&T, &T) -> bool,
     save: F,
     summary: &mut ApplySummary,
 ) -> AppResult<()>
@@ -437,8 +542,8 @@ where
     Fut: std::future::Future<Output = AppResult<()>>,
 {
     for item in wanted {
-        match stored.iter().find(|s| same_key(s, &item)) {
-            Some(existing) if *existing == item => summary.unchanged += 1,
+        match stored.iter().find(|s| s.identifier() == item.identifier()) {
+            Some(existing) if *existing == item || item.discovered() => summary.unchanged += 1,
             Some(_) => {
                 save(item).await?;
                 summary.updated += 1;
@@ -503,7 +608,6 @@ impl App {
         sync(
             checked.providers,
             &providers,
-            |a, b| a.identifier == b.identifier,
             |p| async move { Ok(store.save_provider(&p).await?) },
             &mut summary,
         )
@@ -511,7 +615,6 @@ impl App {
         sync(
             checked.models,
             &models,
-            |a, b| a.identifier == b.identifier,
             |m| async move { Ok(store.save_model(&m).await?) },
             &mut summary,
         )
@@ -519,7 +622,6 @@ impl App {
         sync(
             checked.configurations,
             &configurations,
-            |a, b| a.identifier == b.identifier,
             |c| async move { Ok(store.save_configuration(&c).await?) },
             &mut summary,
         )
@@ -527,7 +629,6 @@ impl App {
         sync(
             checked.tasks,
             &tasks,
-            |a, b| a.identifier == b.identifier,
             |t| async move { Ok(store.save_task(&t).await?) },
             &mut summary,
         )
@@ -535,54 +636,58 @@ impl App {
         Ok(summary)
     }
 
-    /// The catalog as a file. Discovered records are left out until an
-    /// administrator has set them up (a discovered model has no price yet).
+    /// The catalog as a file that applies to an empty database: every
+    /// record an administrator has set up, and the discovered records they
+    /// name (marked `discovered`); other discovered records are left out.
     pub async fn export_catalog(&self) -> AppResult<CatalogFile> {
         let store = self.store();
-        let models: Vec<Model> = store
-            .models()
-            .await?
-            .into_iter()
-            .filter(|m| !m.discovered)
+        let tasks = exported(store.tasks().await?, &BTreeSet::new());
+        let named = tasks.iter().flat_map(|t| t.configuration.clone()).collect();
+        let configurations = exported(store.configurations().await?, &named);
+        let named = configurations
+            .iter()
+            .flat_map(|c| c.model.clone())
             .collect();
-        let needed: BTreeSet<String> = models.iter().map(|m| m.provider.clone()).collect();
+        let models = exported(store.models().await?, &named);
+        let named = models.iter().map(|m| m.provider.clone()).collect();
+        let providers = exported(store.providers().await?, &named);
+        // A set-up record keeps a name usage gave it; the mark lets it apply
+        // where that name is new.
+        let from_usage =
+            |discovered: bool, identifier: &str| !discovered && !is_identifier_slug(identifier);
         let decimal = |p: Price| Decimal::Text(p.to_string());
         Ok(CatalogFile {
-            providers: store
-                .providers()
-                .await?
+            providers: providers
                 .into_iter()
-                .filter(|p| !p.discovered || needed.contains(&p.identifier))
                 .map(|p| ProviderEntry {
+                    from_usage: from_usage(p.discovered, &p.identifier),
                     identifier: p.identifier,
                     name: p.name,
                     adapter_type: p.adapter_type,
                     active: p.active,
+                    discovered: p.discovered,
                 })
                 .collect(),
             models: models
                 .into_iter()
-                .filter_map(|m| {
-                    let pricing = m.pricing?;
-                    Some(ModelEntry {
-                        identifier: m.identifier,
-                        name: m.name,
-                        provider: m.provider,
-                        model_id: m.model_id,
-                        input_price: decimal(pricing.input),
-                        output_price: decimal(pricing.output),
-                        cache_read_price: pricing.cache_read.map(decimal),
-                        cache_write_price: pricing.cache_write.map(decimal),
-                        active: m.active,
-                    })
+                .map(|m| ModelEntry {
+                    from_usage: from_usage(m.discovered, &m.identifier),
+                    identifier: m.identifier,
+                    name: m.name,
+                    provider: m.provider,
+                    model_id: m.model_id,
+                    input_price: m.pricing.map(|p| decimal(p.input)),
+                    output_price: m.pricing.map(|p| decimal(p.output)),
+                    cache_read_price: m.pricing.and_then(|p| p.cache_read).map(decimal),
+                    cache_write_price: m.pricing.and_then(|p| p.cache_write).map(decimal),
+                    active: m.active,
+                    discovered: m.discovered,
                 })
                 .collect(),
-            configurations: store
-                .configurations()
-                .await?
+            configurations: configurations
                 .into_iter()
-                .filter(|c| !c.discovered)
                 .map(|c| ConfigurationEntry {
+                    from_usage: from_usage(c.discovered, &c.identifier),
                     identifier: c.identifier,
                     name: c.name,
                     model: c.model,
@@ -590,17 +695,17 @@ impl App {
                     max_tokens_per_day: c.limits.max_tokens_per_day,
                     max_cost_per_day: (c.limits.max_cost_per_day != Money::ZERO)
                         .then(|| Decimal::Text(c.limits.max_cost_per_day.to_string())),
+                    discovered: c.discovered,
                 })
                 .collect(),
-            tasks: store
-                .tasks()
-                .await?
+            tasks: tasks
                 .into_iter()
-                .filter(|t| !t.discovered)
                 .map(|t| TaskEntry {
+                    from_usage: from_usage(t.discovered, &t.identifier),
                     identifier: t.identifier,
                     name: t.name,
                     configuration: t.configuration,
+                    discovered: t.discovered,
                 })
                 .collect(),
         })
@@ -705,6 +810,48 @@ configuration = "chat-default"
         with("adapter_type = \"openai\"", "adapter_type = \"OpenAI\"")
             .check(&none_known())
             .unwrap();
+    }
+
+    #[test]
+    fn names_from_usage_and_discovered_models() {
+        let provider = |marks: &str| {
+            CatalogFile::parse(&format!(
+                "[[provider]]\nidentifier = \"Azure OpenAI\"\nname = \"Azure\"\nadapter_type = \"openai\"\n{marks}"
+            ))
+            .unwrap()
+            .check(&none_known())
+        };
+        let err = provider("").unwrap_err().to_string();
+        assert!(err.contains("from_usage = true"), "{err}");
+        assert!(!provider("from_usage = true").unwrap().providers[0].discovered);
+        assert!(provider("discovered = true").unwrap().providers[0].discovered);
+
+        let model = |prices: &str, discovered: bool| {
+            CatalogFile::parse(&format!(
+                "[[model]]\nidentifier = \"m\"\nname = \"M\"\nprovider = \"p\"\nmodel_id = \"m\"\n{prices}\ndiscovered = {discovered}"
+            ))
+            .unwrap()
+            .check(&Known {
+                providers: vec!["p".into()],
+                ..none_known()
+            })
+        };
+        let checked = model("", true).unwrap();
+        assert_eq!(checked.models[0].pricing, None);
+        assert!(checked.models[0].discovered);
+        let err = model("input_price = \"1\"\ncache_read_price = \"1\"", true)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("model[0].input_price: a discovered model has no price")
+                && err.contains("model[0].cache_read_price:"),
+            "{err}"
+        );
+        let err = model("", false).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "model[0].input_price: is required; model[0].output_price: is required"
+        );
     }
 
     #[test]

@@ -20,7 +20,8 @@ pub trait Entry: DeserializeOwned {
 impl Entry for ProviderEntry {
     const KIND: &'static str = "provider";
     fn template() -> Value {
-        json!({"identifier": "x", "name": "x", "adapter_type": "x", "active": true})
+        json!({"identifier": "x", "name": "x", "adapter_type": "x", "active": true,
+               "discovered": false, "from_usage": false})
     }
 }
 
@@ -29,7 +30,7 @@ impl Entry for ModelEntry {
     fn template() -> Value {
         json!({"identifier": "x", "name": "x", "provider": "x", "model_id": "x",
                "input_price": "0", "output_price": "0", "cache_read_price": "0",
-               "cache_write_price": "0", "active": true})
+               "cache_write_price": "0", "active": true, "discovered": false, "from_usage": false})
     }
 }
 
@@ -37,14 +38,16 @@ impl Entry for ConfigurationEntry {
     const KIND: &'static str = "configuration";
     fn template() -> Value {
         json!({"identifier": "x", "name": "x", "model": "x", "max_requests_per_day": 0,
-               "max_tokens_per_day": 0, "max_cost_per_day": "0"})
+               "max_tokens_per_day": 0, "max_cost_per_day": "0", "discovered": false,
+               "from_usage": false})
     }
 }
 
 impl Entry for TaskEntry {
     const KIND: &'static str = "task";
     fn template() -> Value {
-        json!({"identifier": "x", "name": "x", "configuration": "x"})
+        json!({"identifier": "x", "name": "x", "configuration": "x", "discovered": false,
+               "from_usage": false})
     }
 }
 

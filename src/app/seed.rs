@@ -704,6 +704,8 @@ mod large {
                     name: format!("Demo {adapter}"),
                     adapter_type: adapter.to_string(),
                     active: true,
+                    discovered: false,
+                    from_usage: false,
                 })
                 .collect(),
             models: (0..MODELS)
@@ -715,19 +717,21 @@ mod large {
                         name: format!("Model {i:02}"),
                         provider: provider.to_string(),
                         model_id: format!("{adapter}-model-{i:02}"),
-                        input_price: text(if free {
+                        input_price: Some(text(if free {
                             "0".into()
                         } else {
                             format!("{}", 5 + i * 7)
-                        }),
-                        output_price: text(if free {
+                        })),
+                        output_price: Some(text(if free {
                             "0".into()
                         } else {
                             format!("{}", 20 + i * 28)
-                        }),
+                        })),
                         cache_read_price: None,
                         cache_write_price: None,
                         active: true,
+                        discovered: false,
+                        from_usage: false,
                     }
                 })
                 .collect(),
@@ -739,6 +743,8 @@ mod large {
                     max_requests_per_day: 0,
                     max_tokens_per_day: 0,
                     max_cost_per_day: None,
+                    discovered: false,
+                    from_usage: false,
                 })
                 .collect(),
             tasks: (0..TASKS)
@@ -746,6 +752,8 @@ mod large {
                     identifier: format!("task-{i:03}"),
                     name: format!("Task {i:03}"),
                     configuration: Some(format!("config-{:03}", i % CONFIGURATIONS)),
+                    discovered: false,
+                    from_usage: false,
                 })
                 .collect(),
         }

@@ -279,7 +279,8 @@ pub trait Store: Send + Sync + 'static {
     async fn models(&self) -> StoreResult<Vec<Model>>;
     async fn configurations(&self) -> StoreResult<Vec<Configuration>>;
     async fn tasks(&self) -> StoreResult<Vec<Task>>;
-    /// Creates or updates by identifier; an administrator's save clears `discovered`.
+    /// Create or update by identifier, storing the record's `discovered`
+    /// as given (an administrator's save passes false).
     async fn save_provider(&self, provider: &Provider) -> StoreResult<()>;
     async fn save_model(&self, model: &Model) -> StoreResult<()>;
     async fn save_configuration(&self, configuration: &Configuration) -> StoreResult<()>;

@@ -69,20 +69,22 @@ pub const INIT_TIMEZONE: &str = "INSERT INTO settings (id, timezone, created_at)
 pub const PROVIDERS: &str = "SELECT identifier, name, adapter_type, active, discovered
     FROM providers ORDER BY identifier";
 pub const SAVE_PROVIDER: &str = "INSERT INTO providers (identifier, name, adapter_type, active, discovered)
-    VALUES ($1, $2, $3, $4, FALSE)
+    VALUES ($1, $2, $3, $4, $5)
     ON CONFLICT (identifier) DO UPDATE SET name = excluded.name, adapter_type = excluded.adapter_type,
-        active = excluded.active, discovered = FALSE";
+        active = excluded.active, discovered = excluded.discovered";
 
 pub const MODELS: &str = "SELECT m.identifier, m.name, p.identifier, m.model_id, m.input_price,
         m.output_price, m.cache_read_price, m.cache_write_price, m.active, m.discovered
     FROM models m JOIN providers p ON p.id = m.provider_id ORDER BY m.identifier";
-pub const SAVE_MODEL: &str = "INSERT INTO models (identifier, name, provider_id, model_id, input_price,
+pub const SAVE_MODEL: &str =
+    "INSERT INTO models (identifier, name, provider_id, model_id, input_price,
         output_price, cache_read_price, cache_write_price, active, discovered)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, FALSE)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
     ON CONFLICT (identifier) DO UPDATE SET name = excluded.name, provider_id = excluded.provider_id,
         model_id = excluded.model_id, input_price = excluded.input_price,
         output_price = excluded.output_price, cache_read_price = excluded.cache_read_price,
-        cache_write_price = excluded.cache_write_price, active = excluded.active, discovered = FALSE";
+        cache_write_price = excluded.cache_write_price, active = excluded.active,
+        discovered = excluded.discovered";
 
 pub const CONFIGURATIONS: &str =
     "SELECT c.identifier, c.name, m.identifier, c.max_requests_per_day,
@@ -90,18 +92,18 @@ pub const CONFIGURATIONS: &str =
     FROM configurations c LEFT JOIN models m ON m.id = c.model_id ORDER BY c.identifier";
 pub const SAVE_CONFIGURATION: &str = "INSERT INTO configurations (identifier, name, model_id,
         max_requests_per_day, max_tokens_per_day, max_cost_per_day, discovered)
-    VALUES ($1, $2, $3, $4, $5, $6, FALSE)
+    VALUES ($1, $2, $3, $4, $5, $6, $7)
     ON CONFLICT (identifier) DO UPDATE SET name = excluded.name, model_id = excluded.model_id,
         max_requests_per_day = excluded.max_requests_per_day,
         max_tokens_per_day = excluded.max_tokens_per_day,
-        max_cost_per_day = excluded.max_cost_per_day, discovered = FALSE";
+        max_cost_per_day = excluded.max_cost_per_day, discovered = excluded.discovered";
 
 pub const TASKS: &str = "SELECT t.identifier, t.name, c.identifier, t.discovered
     FROM tasks t LEFT JOIN configurations c ON c.id = t.configuration_id ORDER BY t.identifier";
 pub const SAVE_TASK: &str = "INSERT INTO tasks (identifier, name, configuration_id, discovered)
-    VALUES ($1, $2, $3, FALSE)
+    VALUES ($1, $2, $3, $4)
     ON CONFLICT (identifier) DO UPDATE SET name = excluded.name,
-        configuration_id = excluded.configuration_id, discovered = FALSE";
+        configuration_id = excluded.configuration_id, discovered = excluded.discovered";
 
 pub const PROVIDER_ID: &str = "SELECT id FROM providers WHERE identifier = $1";
 pub const MODEL_ID: &str = "SELECT id FROM models WHERE identifier = $1";

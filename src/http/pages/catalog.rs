@@ -338,6 +338,8 @@ impl Kind for Providers {
                 name: text(v, "name"),
                 adapter_type: text(v, "adapter_type"),
                 active: checked(v, "active"),
+                discovered: false,
+                from_usage: false,
             }],
             ..CatalogFile::default()
         }
@@ -439,11 +441,13 @@ impl Kind for Models {
                 name: text(v, "name"),
                 provider: text(v, "provider"),
                 model_id: text(v, "model_id"),
-                input_price: required("input_price"),
-                output_price: required("output_price"),
+                input_price: Some(required("input_price")),
+                output_price: Some(required("output_price")),
                 cache_read_price: optional(v, "cache_read_price").map(Decimal::Text),
                 cache_write_price: optional(v, "cache_write_price").map(Decimal::Text),
                 active: checked(v, "active"),
+                discovered: false,
+                from_usage: false,
             }],
             ..CatalogFile::default()
         }
@@ -547,6 +551,8 @@ impl Kind for Configurations {
                 max_requests_per_day: p.take(whole(v, "max_requests_per_day")).unwrap_or(0),
                 max_tokens_per_day: p.take(whole(v, "max_tokens_per_day")).unwrap_or(0),
                 max_cost_per_day: optional(v, "max_cost_per_day").map(Decimal::Text),
+                discovered: false,
+                from_usage: false,
             }],
             ..CatalogFile::default()
         }
@@ -606,6 +612,8 @@ impl Kind for Tasks {
                 identifier: text(v, "identifier"),
                 name: text(v, "name"),
                 configuration: optional(v, "configuration"),
+                discovered: false,
+                from_usage: false,
             }],
             ..CatalogFile::default()
         }

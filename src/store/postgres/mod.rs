@@ -350,6 +350,7 @@ impl Store for PgStore {
             .bind(&p.name)
             .bind(&p.adapter_type)
             .bind(p.active)
+            .bind(p.discovered)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -370,6 +371,7 @@ impl Store for PgStore {
             .bind(p.and_then(|p| p.cache_read).map(|c| c.units()))
             .bind(p.and_then(|p| p.cache_write).map(|c| c.units()))
             .bind(m.active)
+            .bind(m.discovered)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -387,6 +389,7 @@ impl Store for PgStore {
             .bind(c.limits.max_requests_per_day)
             .bind(c.limits.max_tokens_per_day)
             .bind(stored(c.limits.max_cost_per_day, "max_cost_per_day")?)
+            .bind(c.discovered)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -404,6 +407,7 @@ impl Store for PgStore {
             .bind(&t.identifier)
             .bind(&t.name)
             .bind(configuration)
+            .bind(t.discovered)
             .execute(&self.pool)
             .await?;
         Ok(())

@@ -351,7 +351,7 @@ impl Store for SqliteStore {
         self.write(move |conn| {
             conn.execute(
                 sql::SAVE_PROVIDER,
-                params![p.identifier, p.name, p.adapter_type, p.active],
+                params![p.identifier, p.name, p.adapter_type, p.active, p.discovered],
             )?;
             Ok(())
         })
@@ -375,7 +375,8 @@ impl Store for SqliteStore {
                     p.map(|p| p.output.units()),
                     p.and_then(|p| p.cache_read).map(|c| c.units()),
                     p.and_then(|p| p.cache_write).map(|c| c.units()),
-                    m.active
+                    m.active,
+                    m.discovered
                 ],
             )?;
             Ok(())
@@ -402,7 +403,8 @@ impl Store for SqliteStore {
                     model,
                     l.max_requests_per_day,
                     l.max_tokens_per_day,
-                    stored(l.max_cost_per_day, "max_cost_per_day")?
+                    stored(l.max_cost_per_day, "max_cost_per_day")?,
+                    c.discovered
                 ],
             )?;
             Ok(())
@@ -420,7 +422,10 @@ impl Store for SqliteStore {
                         .ok_or_else(|| StoreError::NotFound(format!("configuration {c:?}")))?,
                 ),
             };
-            conn.execute(sql::SAVE_TASK, params![t.identifier, t.name, configuration])?;
+            conn.execute(
+                sql::SAVE_TASK,
+                params![t.identifier, t.name, configuration, t.discovered],
+            )?;
             Ok(())
         })
         .await
