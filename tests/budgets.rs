@@ -35,6 +35,7 @@ fn ask(user: &str, tokens: i64, cost: &str) -> BudgetRequest {
             tokens,
         },
         configuration: None,
+        task: None,
     }
 }
 
@@ -261,6 +262,106 @@ max_cost_per_day = "1"
     );
 }
 
+/// A task runs through its configuration: usage naming only the task counts
+/// toward the configuration's day, a check or a hold naming only the task
+/// meets the configuration's limits, and an explicit configuration wins.
+async fn a_task_brings_its_configurations_limits(db: &TestDb) {
+    let app = db.open("UTC").await;
+    with_catalog(&app).await;
+    let file = r#"
+[[configuration]]
+identifier = "shared"
+name = "Shared"
+max_requests_per_day = 3
+
+[[configuration]]
+identifier = "other"
+name = "Other"
+
+[[task]]
+identifier = "summaries"
+name = "Summaries"
+configuration = "shared"
+
+[[task]]
+identifier = "loose"
+name = "Loose"
+"#;
+    app.apply_catalog(&CatalogFile::parse(file).unwrap())
+        .await
+        .unwrap();
+    let with_task = |task: &str, configuration: Option<&str>| {
+        let mut r = call("free", 10, "0.10");
+        r.task = Some(task.into());
+        r.configuration = configuration.map(Into::into);
+        r
+    };
+    app.record(vec![
+        with_task("summaries", None),
+        with_task("summaries", Some("other")),
+        with_task("loose", None),
+        with_task("triage", None),
+    ])
+    .await
+    .unwrap();
+    let today = app.today();
+    let mut attributed: Vec<(String, Option<String>)> = app
+        .usage_rows(today, today)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.task.unwrap_or_default(), r.configuration))
+        .collect();
+    attributed.sort();
+    assert_eq!(
+        attributed,
+        [
+            ("loose".to_string(), None),
+            ("summaries".to_string(), Some("other".to_string())),
+            ("summaries".to_string(), Some("shared".to_string())),
+            ("triage".to_string(), None),
+        ]
+    );
+
+    let by_task = BudgetRequest {
+        task: Some("summaries".into()),
+        ..ask("free", 0, "0")
+    };
+    let answer = app.check_budget(&by_task).await.unwrap();
+    assert_eq!(
+        answer.usage.configuration_day.map(|d| d.requests),
+        Some(1),
+        "the task's usage counts toward its configuration"
+    );
+    // Two more requests reach the configuration's 3 a day.
+    let held = app.reserve_budget(&by_task).await.unwrap();
+    assert!(held.reservation.is_some(), "{:?}", held.decision);
+    app.record(vec![with_task("summaries", None)])
+        .await
+        .unwrap();
+    assert_eq!(
+        limit_of(&app, &by_task).await,
+        Some(Limit::ConfigRequestsPerDay)
+    );
+    // A configuration named beside the task is the one checked.
+    let explicit = BudgetRequest {
+        configuration: Some("other".into()),
+        ..by_task.clone()
+    };
+    assert_eq!(limit_of(&app, &explicit).await, None);
+    // A task without a configuration, or unknown, brings no limits.
+    for task in ["loose", "nope"] {
+        let answer = app
+            .check_budget(&BudgetRequest {
+                task: Some(task.into()),
+                ..ask("free", 0, "0")
+            })
+            .await
+            .unwrap();
+        assert!(answer.usage.configuration_day.is_none(), "{task}");
+    }
+}
+
 async fn holds_count_until_settled_released_or_expired(db: &TestDb) {
     let mut app = db.open("UTC").await;
     with_catalog(&app).await;
@@ -464,6 +565,7 @@ async fn concurrent_reservations_never_pass_a_ceiling(db: &TestDb) {
 
 both_stores!(
     every_branch_of_the_check,
+    a_task_brings_its_configurations_limits,
     holds_count_until_settled_released_or_expired,
     concurrent_reservations_never_pass_a_ceiling,
 );

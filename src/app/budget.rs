@@ -23,6 +23,9 @@ pub struct BudgetRequest {
     pub user: String,
     pub planned: Planned,
     pub configuration: Option<String>,
+    /// A task: without `configuration`, the limits of the configuration it
+    /// runs through apply.
+    pub task: Option<String>,
 }
 
 /// The answer: the decision and the usage it was made on (holds included).
@@ -39,6 +42,7 @@ impl BudgetRequest {
         check_name(Some(&self.user), MAX_NAME_LEN).map_err(|m| AppError::invalid("user", m))?;
         check_name(self.configuration.as_deref(), MAX_NAME_LEN)
             .map_err(|m| AppError::invalid("configuration", m))?;
+        check_name(self.task.as_deref(), MAX_NAME_LEN).map_err(|m| AppError::invalid("task", m))?;
         if self.planned.tokens < 0 {
             return Err(AppError::invalid("planned_tokens", "must not be negative"));
         }
@@ -52,6 +56,7 @@ impl App {
         BudgetQuery {
             username: request.user.clone(),
             configuration: request.configuration.clone(),
+            task: request.task.clone(),
             today: crate::domain::Day::of(now, self.timezone),
             now,
         }

@@ -217,6 +217,8 @@ pub struct Session {
 pub struct BudgetQuery {
     pub username: String,
     pub configuration: Option<String>,
+    /// Without a configuration, the task whose configuration applies.
+    pub task: Option<String>,
     pub today: Day,
     pub now: DateTime<Utc>,
 }

@@ -100,6 +100,9 @@ pub struct Snapshot {
     pub models: Vec<ModelRef>,
     pub configurations: HashMap<String, i64>,
     pub tasks: HashMap<String, i64>,
+    /// Task id → the configuration it runs through, for those tasks that
+    /// have one.
+    pub task_configurations: HashMap<i64, i64>,
     pub users: HashMap<String, i64>,
     pub sources: HashMap<String, i64>,
 }
@@ -386,10 +389,18 @@ pub fn resolve(
             None => Some(0),
             Some(v) => map.get(v).copied(),
         };
+        let task = lookup(&snap.tasks, &r.task);
+        // A task runs through its configuration (SPEC §2): usage that names
+        // the task and no configuration counts toward that configuration,
+        // and so toward its daily limits.
+        let configuration = match (&r.configuration, task) {
+            (None, Some(task)) => Some(snap.task_configurations.get(&task).copied().unwrap_or(0)),
+            _ => lookup(&snap.configurations, &r.configuration),
+        };
         let ids = (
             provider,
-            lookup(&snap.configurations, &r.configuration),
-            lookup(&snap.tasks, &r.task),
+            configuration,
+            task,
             lookup(&snap.users, &r.user),
             lookup(&snap.sources, &r.source),
         );

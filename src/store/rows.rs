@@ -238,7 +238,8 @@ pub fn totals_row(r: &dyn Columns) -> StoreResult<Totals> {
 }
 
 /// `id, max_requests_per_day, max_tokens_per_day, max_cost_per_day`.
-pub fn configuration_limits(r: &dyn Columns) -> StoreResult<(i64, DailyLimits)> {
+/// A configuration's id, limits and identifier.
+pub fn configuration_limits(r: &dyn Columns) -> StoreResult<(i64, DailyLimits, String)> {
     Ok((
         r.int(0)?,
         DailyLimits {
@@ -246,5 +247,6 @@ pub fn configuration_limits(r: &dyn Columns) -> StoreResult<(i64, DailyLimits)> 
             max_tokens_per_day: r.int(2)?,
             max_cost_per_day: Money::from_picos(r.int(3)?),
         },
+        r.text(4)?,
     ))
 }

@@ -263,9 +263,11 @@ pub const END_SESSIONS: &str =
     "DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE username = $1)";
 pub const DELETE_SESSION: &str = "DELETE FROM sessions WHERE secret_hash = $1 OR expires_at <= $2";
 
+/// The configuration `$1`, or else the one task `$2` runs through.
 pub const CONFIGURATION_LIMITS: &str =
-    "SELECT id, max_requests_per_day, max_tokens_per_day, max_cost_per_day
-    FROM configurations WHERE identifier = $1";
+    "SELECT id, max_requests_per_day, max_tokens_per_day, max_cost_per_day, identifier
+    FROM configurations WHERE identifier = COALESCE($1, (SELECT c.identifier
+        FROM tasks t JOIN configurations c ON c.id = t.configuration_id WHERE t.identifier = $2))";
 /// One item's usage over the days `$1..=$2`: dimension `$3`, item `$4`.
 /// Plan: one primary-key lookup (dim, day, item) per day. A range over
 /// (dim, day) filtered on the item would read every item's rows of the
@@ -337,6 +339,8 @@ pub const LOOKUP_MODELS: &str =
     WHERE m.identifier = $1 OR m.model_id = $1";
 pub const LOOKUP_CONFIGURATION: &str = "SELECT id FROM configurations WHERE identifier = $1";
 pub const LOOKUP_TASK: &str = "SELECT id FROM tasks WHERE identifier = $1";
+/// The configuration a task runs through (NULL: none).
+pub const TASK_CONFIGURATION: &str = "SELECT configuration_id FROM tasks WHERE id = $1";
 pub const LOOKUP_USER: &str = "SELECT id FROM users WHERE username = $1";
 pub const LOOKUP_SOURCE: &str = "SELECT id FROM sources WHERE label = $1";
 

@@ -23,14 +23,15 @@ pub fn routes(r: Routes) -> Routes {
         .delete("/api/v1/budget/reserve/{id}", Access::Ingest, release)
 }
 
-/// `{user, planned_cost_usd?, planned_tokens?, configuration?}`; every bad
-/// field is named at once, as for usage records.
+/// `{user, planned_cost_usd?, planned_tokens?, configuration?, task?}`;
+/// every bad field is named at once, as for usage records.
 fn parse(body: &[u8]) -> Result<BudgetRequest, AppError> {
-    const FIELDS: [&str; 4] = [
+    const FIELDS: [&str; 5] = [
         "user",
         "planned_cost_usd",
         "planned_tokens",
         "configuration",
+        "task",
     ];
     let map = body::object(body)?;
     let mut p = Problems::default();
@@ -69,12 +70,16 @@ fn parse(body: &[u8]) -> Result<BudgetRequest, AppError> {
             }),
     });
     let configuration = p.take(text(&map, "configuration"));
-    match (p.finish(), user, cost, tokens, configuration) {
-        (Ok(()), Some(user), Some(cost), Some(tokens), Some(configuration)) => Ok(BudgetRequest {
-            user,
-            planned: Planned { cost, tokens },
-            configuration,
-        }),
+    let task = p.take(text(&map, "task"));
+    match (p.finish(), user, cost, tokens, configuration, task) {
+        (Ok(()), Some(user), Some(cost), Some(tokens), Some(configuration), Some(task)) => {
+            Ok(BudgetRequest {
+                user,
+                planned: Planned { cost, tokens },
+                configuration,
+                task,
+            })
+        }
         // A field that failed was noted as a problem, so this is an error.
         (result, ..) => Err(result
             .err()

@@ -26,18 +26,26 @@ async fn totals(
         .map_or(Ok(Totals::default()), |r| rows::totals_row(&r))
 }
 
-/// The user's id (0 = unknown) and the configuration's id and limits.
-pub async fn ids(tx: &mut Tx, q: &BudgetQuery) -> StoreResult<(i64, Option<(i64, DailyLimits)>)> {
+/// A configuration's id, limits and identifier.
+pub type Limited = (i64, DailyLimits, String);
+
+/// The user's id (0 = unknown) and the configuration the query names,
+/// directly or through its task.
+pub async fn ids(tx: &mut Tx, q: &BudgetQuery) -> StoreResult<(i64, Option<Limited>)> {
     let user = match one(tx, sqlx::query(sql::USER_ID).bind(&q.username)).await? {
         Some(r) => r.int(0)?,
         None => 0,
     };
-    let configuration = match &q.configuration {
-        None => None,
-        Some(name) => match one(tx, sqlx::query(sql::CONFIGURATION_LIMITS).bind(name)).await? {
+    let configuration = if q.configuration.is_none() && q.task.is_none() {
+        None
+    } else {
+        let limits = sqlx::query(sql::CONFIGURATION_LIMITS)
+            .bind(&q.configuration)
+            .bind(&q.task);
+        match one(tx, limits).await? {
             Some(r) => Some(rows::configuration_limits(&r)?),
             None => None,
-        },
+        }
     };
     Ok((user, configuration))
 }
@@ -45,7 +53,7 @@ pub async fn ids(tx: &mut Tx, q: &BudgetQuery) -> StoreResult<(i64, Option<(i64,
 pub async fn read_state(
     tx: &mut Tx,
     q: &BudgetQuery,
-    (user, configuration): (i64, Option<(i64, DailyLimits)>),
+    (user, configuration): (i64, Option<Limited>),
 ) -> StoreResult<BudgetState> {
     let now = q.now.timestamp();
     let (today, month) = (q.today.number(), q.today.month_start().number());
@@ -69,7 +77,7 @@ pub async fn read_state(
         state.day.add(&held);
         state.month.add(&held);
     }
-    if let (Some(name), Some((id, limits))) = (&q.configuration, configuration) {
+    if let Some((id, limits, name)) = configuration {
         let dim = Dimension::Configuration.code();
         let rollup = sqlx::query(sql::ROLLUP_ITEM)
             .bind(today)
@@ -84,7 +92,7 @@ pub async fn read_state(
             )
             .await?,
         );
-        state.configuration = Some((name.clone(), limits));
+        state.configuration = Some((name, limits));
         state.configuration_day = Some(day);
     }
     Ok(state)

@@ -729,12 +729,10 @@ impl Store for PgStore {
     ) -> StoreResult<(BudgetState, bool)> {
         let mut tx = self.pool.begin().await?;
         let (user, configuration) = budget::ids(&mut tx, query).await?;
+        let configuration_id = configuration.as_ref().map_or(0, |c| c.0);
         lock_budgets(
             &mut tx,
-            [
-                (USER_LOCK, user),
-                (CONFIGURATION_LOCK, configuration.map_or(0, |c| c.0)),
-            ],
+            [(USER_LOCK, user), (CONFIGURATION_LOCK, configuration_id)],
         )
         .await?;
         let state = budget::read_state(&mut tx, query, (user, configuration)).await?;
@@ -743,7 +741,7 @@ impl Store for PgStore {
             sqlx::query(sql::INSERT_RESERVATION)
                 .bind(&hold.id)
                 .bind(user)
-                .bind(configuration.map_or(0, |c| c.0))
+                .bind(configuration_id)
                 .bind(hold.tokens)
                 .bind(stored(hold.cost, "cost_usd")?)
                 .bind(query.now.timestamp())

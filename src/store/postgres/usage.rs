@@ -24,6 +24,8 @@ const LOOKUP_MODELS: &str = "SELECT m.id, m.identifier, m.provider_id, p.identif
 const LOOKUP_CONFIGURATIONS: &str =
     "SELECT identifier, id FROM configurations WHERE identifier = ANY($1)";
 const LOOKUP_TASKS: &str = "SELECT identifier, id FROM tasks WHERE identifier = ANY($1)";
+const TASK_CONFIGURATIONS: &str = "SELECT id, configuration_id FROM tasks
+    WHERE identifier = ANY($1) AND configuration_id IS NOT NULL";
 const LOOKUP_USERS: &str = "SELECT username, id FROM users WHERE username = ANY($1)";
 const LOOKUP_SOURCES: &str = "SELECT label, id FROM sources WHERE label = ANY($1)";
 
@@ -64,6 +66,23 @@ async fn ids(
     found.iter().map(|r| Ok((r.text(0)?, r.int(1)?))).collect()
 }
 
+/// Task id → the configuration it runs through, for the named tasks that
+/// have one.
+async fn task_configurations(
+    tx: &mut Tx,
+    tasks: &BTreeSet<String>,
+) -> StoreResult<HashMap<i64, i64>> {
+    if tasks.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let names: Vec<&str> = tasks.iter().map(String::as_str).collect();
+    let found: Vec<PgRow> = sqlx::query(TASK_CONFIGURATIONS)
+        .bind(&names)
+        .fetch_all(&mut **tx)
+        .await?;
+    found.iter().map(|r| Ok((r.int(0)?, r.int(1)?))).collect()
+}
+
 async fn load_snapshot(tx: &mut Tx, names: &Names) -> StoreResult<Snapshot> {
     let models = if names.models.is_empty() {
         Vec::new()
@@ -83,6 +102,7 @@ async fn load_snapshot(tx: &mut Tx, names: &Names) -> StoreResult<Snapshot> {
         models,
         configurations: ids(tx, LOOKUP_CONFIGURATIONS, &names.configurations).await?,
         tasks: ids(tx, LOOKUP_TASKS, &names.tasks).await?,
+        task_configurations: task_configurations(tx, &names.tasks).await?,
         users: ids(tx, LOOKUP_USERS, &names.users).await?,
         sources: ids(tx, LOOKUP_SOURCES, &names.sources).await?,
     })

@@ -28,11 +28,11 @@ pub fn read_state(conn: &Connection, q: &BudgetQuery) -> StoreResult<(BudgetStat
         state.month.add(&held);
     }
     let mut configuration = 0;
-    if let Some(name) = &q.configuration
-        && let Some((id, limits)) = query_opt(
+    if (q.configuration.is_some() || q.task.is_some())
+        && let Some((id, limits, name)) = query_opt(
             conn,
             sql::CONFIGURATION_LIMITS,
-            [name],
+            params![q.configuration, q.task],
             rows::configuration_limits,
         )?
     {
@@ -40,7 +40,7 @@ pub fn read_state(conn: &Connection, q: &BudgetQuery) -> StoreResult<(BudgetStat
         let dim = Dimension::Configuration.code();
         let mut day = totals(conn, sql::ROLLUP_ITEM, params![today, today, dim, id])?;
         day.add(&totals(conn, sql::HELD_BY_CONFIGURATION, params![id, now])?);
-        state.configuration = Some((name.clone(), limits));
+        state.configuration = Some((name, limits));
         state.configuration_day = Some(day);
     }
     Ok((state, user, configuration))

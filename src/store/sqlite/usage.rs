@@ -163,6 +163,8 @@ struct Catalog {
     models: HashMap<String, Vec<resolve::ModelRef>>,
     configurations: HashMap<String, i64>,
     tasks: HashMap<String, i64>,
+    /// Task id → the configuration it runs through (None: none).
+    task_configurations: HashMap<i64, Option<i64>>,
     users: HashMap<String, i64>,
     sources: HashMap<String, i64>,
 }
@@ -307,6 +309,19 @@ fn load_snapshot(conn: &Connection, names: &Names, cache: &mut Catalog) -> Store
         let matches = &cache.models[name];
         models.extend(matches.iter().filter(|m| seen.insert(m.id)).cloned());
     }
+    let tasks = lookup_ids(conn, sql::LOOKUP_TASK, &names.tasks, &mut cache.tasks)?;
+    let mut task_configurations = HashMap::new();
+    for &task in tasks.values() {
+        let configuration = match cache.task_configurations.get(&task) {
+            Some(c) => *c,
+            None => {
+                let c = conn.query_row(sql::TASK_CONFIGURATION, [task], |r| r.get(0))?;
+                cache.task_configurations.insert(task, c);
+                c
+            }
+        };
+        task_configurations.extend(configuration.map(|c| (task, c)));
+    }
     Ok(Snapshot {
         providers: lookup_ids(
             conn,
@@ -321,7 +336,8 @@ fn load_snapshot(conn: &Connection, names: &Names, cache: &mut Catalog) -> Store
             &names.configurations,
             &mut cache.configurations,
         )?,
-        tasks: lookup_ids(conn, sql::LOOKUP_TASK, &names.tasks, &mut cache.tasks)?,
+        tasks,
+        task_configurations,
         users: lookup_ids(conn, sql::LOOKUP_USER, &names.users, &mut cache.users)?,
         sources: lookup_ids(conn, sql::LOOKUP_SOURCE, &names.sources, &mut cache.sources)?,
     })
