@@ -201,6 +201,51 @@ async fn import_validates_everything_first_then_records(db: &TestDb) {
     assert!(out.contains("0 recorded, 2500 duplicates"), "{out}");
 }
 
+/// What only the ledger can check is checked per batch: a refusal names the
+/// line and field, says what is stored, and `--from-line` goes on from there.
+/// Lines holding batches are sent without passing 1,000 records a batch.
+async fn an_import_refused_part_way_names_the_line_and_goes_on(db: &TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("usage.jsonl");
+    let record = r#"{"service":"chat","provider":"p","prompt_tokens":1}"#;
+    let mut lines = vec![record.to_string(); 1200];
+    lines[1099] = r#"{"service":"chat","provider":"p","reservation_id":"res_bogus"}"#.into();
+    let batch = format!(r#"{{"records":[{}]}}"#, vec![record; 600].join(","));
+    lines.push(batch.clone());
+    lines.push(batch);
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let requests = || {
+        let out = run_ok(cli(&db.url).args(["report", "--range", "7d", "--format", "json"]));
+        let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+        report["kpis"]["requests"].as_i64().unwrap()
+    };
+
+    let out = cli(&db.url).args(["import"]).arg(&file).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("usage.jsonl:1100: reservation_id: is not a reservation of this ledger"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("the batch from line 1001 was refused")
+            && stderr.contains("(1000 records)")
+            && stderr.contains("--from-line 1001"),
+        "{stderr}"
+    );
+    assert_eq!(requests(), 1000);
+
+    lines[1099] = record.into();
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let out = run_ok(
+        cli(&db.url)
+            .args(["import", "--from-line", "1001"])
+            .arg(&file),
+    );
+    assert!(out.contains("Imported 1400 records"), "{out}");
+    assert_eq!(requests(), 2400);
+}
+
 async fn serve_creates_the_first_admin_once(db: &TestDb) {
     let first = ServeProcess::start(&db.url);
     let banner = first.banner.join("\n");
@@ -315,6 +360,7 @@ both_stores!(
     catalog_apply_is_idempotent_and_export_round_trips,
     users_tokens_and_budgets_from_the_command_line,
     import_validates_everything_first_then_records,
+    an_import_refused_part_way_names_the_line_and_goes_on,
     serve_creates_the_first_admin_once,
     a_time_zone_mismatch_names_the_databases_zone,
 );

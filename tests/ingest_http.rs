@@ -130,6 +130,13 @@ async fn batches_are_atomic_and_errors_name_index_and_field(db: &TestDb) {
         body["error"].as_str().unwrap().contains("not valid JSON"),
         "{body}"
     );
+    assert_eq!(body["errors"][0]["field"], "body", "{body}");
+    let (status, body) = post(&client, &server, &secret, &json!({ "records": null })).await;
+    assert_eq!(
+        (status, &body["errors"][0]["field"]),
+        (StatusCode::BAD_REQUEST, &json!("body")),
+        "{body}"
+    );
 
     // A good batch of 1,000 is fine; 1,001 records or more than 1 MiB is 413.
     let batch: Vec<Value> = (0..1000).map(record).collect();

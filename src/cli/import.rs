@@ -9,7 +9,7 @@ use chrono::Utc;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::app::App;
+use crate::app::{App, AppError};
 use crate::domain::UsageRecord;
 use crate::domain::record::{MAX_RECORDS, RejectReason, parse_body};
 
@@ -20,12 +20,20 @@ const MAX_REPORTED: usize = 20;
 pub struct ImportArgs {
     /// JSON Lines file: one usage record (as for POST /api/v1/usage) per line.
     pub file: PathBuf,
+    /// Start at this line (1 = the first), skipping the lines before it: to
+    /// go on after an import that stopped part-way.
+    #[arg(long, value_name = "LINE", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub from_line: u64,
 }
 
-fn lines(path: &PathBuf) -> Result<impl Iterator<Item = (usize, Result<String, std::io::Error>)>> {
+/// The file's lines from `from`, numbered from 1, blank ones left out.
+fn lines(
+    path: &PathBuf,
+    from: u64,
+) -> Result<impl Iterator<Item = (usize, Result<String, std::io::Error>)>> {
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    Ok(BufReader::new(file).lines().enumerate().map(|(i, l)| {
+    let lines = BufReader::new(file).lines().enumerate().map(|(i, l)| {
         // Editors on Windows start UTF-8 files with a byte-order mark.
         let l = match l {
             Ok(first) if i == 0 => Ok(first
@@ -35,83 +43,131 @@ fn lines(path: &PathBuf) -> Result<impl Iterator<Item = (usize, Result<String, s
             other => other,
         };
         (i + 1, l)
-    }))
+    });
+    Ok(lines
+        .skip(usize::try_from(from - 1).unwrap_or(usize::MAX))
+        .filter(|(_, l)| l.as_ref().map_or(true, |l| !l.trim().is_empty())))
+}
+
+/// Prints at most `MAX_REPORTED` errors, and how many more there were.
+fn report(errors: &[String]) {
+    for e in errors.iter().take(MAX_REPORTED) {
+        eprintln!("{e}");
+    }
+    if errors.len() > MAX_REPORTED {
+        eprintln!("… and {} more", errors.len() - MAX_REPORTED);
+    }
 }
 
 pub async fn run(app: &App, args: ImportArgs) -> Result<()> {
+    let name = args.file.display().to_string();
     // Pass 1: every line must be a valid record, or nothing is stored.
     let now = Utc::now();
     let mut errors = Vec::new();
     let mut total = 0u64;
-    for (line_no, line) in lines(&args.file)? {
-        let line =
-            line.with_context(|| format!("{}:{line_no}: cannot read", args.file.display()))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        total += 1;
-        if let Err(reason) = parse_line(&line, now) {
-            errors.push(format!("{}:{line_no}: {reason}", args.file.display()));
+    for (line_no, line) in lines(&args.file, args.from_line)? {
+        let line = line.with_context(|| format!("{name}:{line_no}: cannot read"))?;
+        match parse_line(&line, now) {
+            Ok(records) => total += records.len() as u64,
+            Err(reason) => errors.push(format!("{name}:{line_no}: {reason}")),
         }
     }
     if !errors.is_empty() {
-        for e in errors.iter().take(MAX_REPORTED) {
-            eprintln!("{e}");
-        }
-        if errors.len() > MAX_REPORTED {
-            eprintln!("… and {} more", errors.len() - MAX_REPORTED);
-        }
+        report(&errors);
         bail!(
-            "{} invalid line(s) in {}; nothing was imported",
-            errors.len(),
-            args.file.display()
+            "{} invalid line(s) in {name}; nothing was imported",
+            errors.len()
         );
     }
 
-    // Pass 2: record in batches.
+    // Pass 2: record in batches. What only the ledger can check (a
+    // reservation id, a reused idempotency key) is checked per batch.
     let bar = ProgressBar::new(total).with_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} records {per_sec} eta {eta}")
             .expect("valid template"),
     );
-    let (mut recorded, mut duplicates) = (0, 0);
-    let mut batch: Vec<UsageRecord> = Vec::with_capacity(MAX_RECORDS);
-    let mut first_line = 1;
-    for (line_no, line) in lines(&args.file)? {
-        let line = line?;
-        if line.trim().is_empty() {
-            continue;
+    let mut import = Batches {
+        name: &name,
+        from_line: args.from_line,
+        bar: &bar,
+        batch: Vec::with_capacity(MAX_RECORDS),
+        origin: Vec::with_capacity(MAX_RECORDS),
+        recorded: 0,
+        duplicates: 0,
+    };
+    for (line_no, line) in lines(&args.file, args.from_line)? {
+        let records =
+            parse_line(&line?, now).map_err(|r| anyhow::anyhow!("{name}:{line_no}: {r}"))?;
+        if import.batch.len() + records.len() > MAX_RECORDS {
+            import.send(app).await?;
         }
-        if batch.is_empty() {
-            first_line = line_no;
-        }
-        batch.extend(parse_line(&line, now).map_err(|r| anyhow::anyhow!("{line_no}: {r}"))?);
-        if batch.len() >= MAX_RECORDS {
-            let n = batch.len() as u64;
-            let outcome = app.record(std::mem::take(&mut batch)).await.with_context(|| {
-                format!("recording the batch from line {first_line} (earlier batches are stored; re-running is safe with idempotency keys)")
-            })?;
-            recorded += outcome.recorded;
-            duplicates += outcome.duplicates;
-            bar.inc(n);
-        }
+        import
+            .origin
+            .extend(std::iter::repeat_n(line_no, records.len()));
+        import.batch.extend(records);
     }
-    if !batch.is_empty() {
-        let n = batch.len() as u64;
-        let outcome = app
-            .record(batch)
-            .await
-            .with_context(|| format!("recording the batch from line {first_line}"))?;
-        recorded += outcome.recorded;
-        duplicates += outcome.duplicates;
-        bar.inc(n);
-    }
+    import.send(app).await?;
     bar.finish_and_clear();
     println!(
-        "Imported {} records from {} ({recorded} recorded, {duplicates} duplicates skipped).",
-        total,
-        args.file.display()
+        "Imported {total} records from {name} ({} recorded, {} duplicates skipped).",
+        import.recorded, import.duplicates
     );
     Ok(())
+}
+
+/// The records waiting to be sent, with the line each came from, and what
+/// was stored so far.
+struct Batches<'a> {
+    name: &'a str,
+    from_line: u64,
+    bar: &'a ProgressBar,
+    batch: Vec<UsageRecord>,
+    origin: Vec<usize>,
+    recorded: usize,
+    duplicates: usize,
+}
+
+impl Batches<'_> {
+    /// Records the waiting batch; a refusal names each refused record's
+    /// line and field, and where to go on from.
+    async fn send(&mut self, app: &App) -> Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let n = self.batch.len() as u64;
+        match app.record(std::mem::take(&mut self.batch)).await {
+            Ok(outcome) => {
+                self.recorded += outcome.recorded;
+                self.duplicates += outcome.duplicates;
+                self.bar.inc(n);
+                self.origin.clear();
+                Ok(())
+            }
+            Err(e) => {
+                self.bar.abandon();
+                if let AppError::Rejected(RejectReason::Invalid(refused)) = &e {
+                    let refused: Vec<String> = refused
+                        .iter()
+                        .map(|f| {
+                            let line = self.origin.get(f.index).copied().unwrap_or(0);
+                            format!("{}:{line}: {}: {}", self.name, f.field, f.message)
+                        })
+                        .collect();
+                    report(&refused);
+                }
+                let first = self.origin.first().copied().unwrap_or(0);
+                let done = if first as u64 > self.from_line && self.recorded + self.duplicates > 0 {
+                    format!(
+                        "the lines before it are stored ({} records); after fixing it, import the rest with --from-line {first}",
+                        self.recorded + self.duplicates
+                    )
+                } else {
+                    "nothing was imported".into()
+                };
+                bail!("the batch from line {first} was refused: {e}; {done}")
+            }
+        }
+    }
 }
 
 /// One line: a record object (or a `{"records": [...]}` batch).

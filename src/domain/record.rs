@@ -412,6 +412,20 @@ mod tests {
     }
 
     #[test]
+    fn whole_numbers_past_64_bits_are_too_large() {
+        let body = br#"{"service":"chat","provider":"p","prompt_tokens":18446744073709551616}"#;
+        match parse_body(body, Utc::now()) {
+            Err(RejectReason::Invalid(errors)) => {
+                assert_eq!(
+                    (errors[0].field.as_str(), errors[0].message.as_str()),
+                    ("prompt_tokens", "is too large")
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn names_index_and_field_of_every_bad_record() {
         let errors = field_errors(json!({"records": [
             {"service": "chat", "provider": "p"},

@@ -58,9 +58,12 @@ impl IntoResponse for ApiError {
                 AppError::Rejected(reason @ RejectReason::TooMany(_)) => {
                     body(StatusCode::PAYLOAD_TOO_LARGE, reason.to_string(), json!([]))
                 }
-                AppError::Rejected(reason) => {
-                    body(StatusCode::BAD_REQUEST, reason.to_string(), json!([]))
-                }
+                // Malformed JSON or the wrong shape: the body as a whole.
+                AppError::Rejected(reason) => body(
+                    StatusCode::BAD_REQUEST,
+                    reason.to_string(),
+                    json!([{ "field": "body", "message": reason.to_string() }]),
+                ),
                 AppError::Invalid(problems) => {
                     let errors = json!(problems);
                     // Its Display names every problem.

@@ -363,8 +363,13 @@ impl<'de> Visitor<'de> for RawVisitor {
     fn visit_u64<E>(self, v: u64) -> Result<Raw<'de>, E> {
         Ok(i64::try_from(v).map_or(Raw::TooLarge, Raw::Int))
     }
-    fn visit_f64<E>(self, _: f64) -> Result<Raw<'de>, E> {
-        Ok(Raw::Fraction)
+    fn visit_f64<E>(self, v: f64) -> Result<Raw<'de>, E> {
+        // serde_json reads a whole number past 64 bits as a float.
+        Ok(if v.fract() == 0.0 && v.abs() >= 9.2e18 {
+            Raw::TooLarge
+        } else {
+            Raw::Fraction
+        })
     }
     fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Raw<'de>, E> {
         Ok(Raw::Str(Cow::Borrowed(v)))
