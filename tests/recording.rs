@@ -817,7 +817,7 @@ configuration = "My Config"
 async fn the_last_active_administrator_is_kept_under_concurrent_changes(db: &TestDb) {
     let app = std::sync::Arc::new(db.open("UTC").await);
     for name in ["ada", "bob"] {
-        app.create_user(name, None, Role::Admin, None)
+        app.create_user(name, None, Role::Admin, Some("a-long-password"))
             .await
             .unwrap();
     }
@@ -891,6 +891,23 @@ async fn users_tokens_and_budgets(db: &TestDb) {
         app.set_role("nobody", Role::Admin).await,
         Err(AppError::NotFound(_))
     ));
+    // An administrator signs in with a password: one without could not,
+    // and would stand in for the last one who can.
+    app.create_user("nopw", None, Role::Member, None)
+        .await
+        .unwrap();
+    let refused = app.set_role("nopw", Role::Admin).await.unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .starts_with("role: an administrator needs a password"),
+        "{refused}"
+    );
+    let refused = app
+        .create_user("nopw-admin", None, Role::Admin, None)
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().starts_with("password:"), "{refused}");
 
     let budget = Budget {
         max_cost_per_month: Money::parse_usd("25").unwrap(),

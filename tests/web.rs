@@ -236,6 +236,22 @@ async fn forms_without_their_csrf_token_change_nothing(db: &TestDb) {
     let html = response.text().await.unwrap();
     assert!(html.contains("field invalid"), "{html}");
     assert!(html.contains("more than 4 fractional digits"));
+    // On the edit form too, which still shows the record's identifier.
+    let bad_edit = [
+        ("csrf", csrf.as_str()),
+        ("name", "GPT-4o"),
+        ("provider", "openai-prod"),
+        ("model_id", "gpt-4o"),
+        ("input_price", "x"),
+        ("output_price", "1000"),
+    ];
+    let response = post(&server, "/models/gpt-4o", &admin, &bad_edit).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains(r#"name="identifier" value="gpt-4o""#),
+        "{html}"
+    );
 
     // Every bad field of a form is shown at once.
     let bad = [

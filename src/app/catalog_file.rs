@@ -756,7 +756,7 @@ configuration = "chat-default"
     fn new_identifiers_are_slugs_and_stored_ones_stay_editable() {
         let with =
             |from: &str, to: &str| CatalogFile::parse(&SPEC_EXAMPLE.replace(from, to)).unwrap();
-        for bad in ["..", "Bad Slug!", "a/b", "-lead", "GPT-4o", "q?x#y"] {
+        for bad in ["Bad Slug!", "a/b", "-lead", "GPT-4o", "q?x#y"] {
             let file = with(
                 "identifier = \"openai-prod\"",
                 &format!("identifier = {bad:?}"),
@@ -767,6 +767,16 @@ configuration = "chat-default"
                 "{bad}: {err}"
             );
         }
+        // Not even from usage: no link could reach it.
+        let file = with(
+            "identifier = \"openai-prod\"",
+            "identifier = \"..\"\nfrom_usage = true",
+        );
+        let err = file.check(&none_known()).unwrap_err().to_string();
+        assert!(
+            err.starts_with("provider[0].identifier: must not be . or .."),
+            "{err}"
+        );
         for good in [
             "openai-prod",
             "gpt-4o",

@@ -33,6 +33,11 @@ pub use sessions::{LoginOutcome, SESSION_LIFETIME};
 /// How long idempotency keys are remembered (SPEC: at least 7 days).
 pub const IDEMPOTENCY_RETENTION: chrono::Duration = chrono::Duration::days(8);
 /// A token's `last_used_at` is written at most this often.
+/// Why an administrator without a password is refused: only administrators
+/// sign in to the web UI, and they sign in with a password.
+pub const ADMIN_NEEDS_PASSWORD: &str =
+    "an administrator needs a password to sign in; set one first";
+
 const TOKEN_TOUCH_INTERVAL: Duration = Duration::from_secs(60);
 /// How long an answer of `authenticate` is reused.
 const TOKEN_CACHE_TTL: Duration = Duration::from_secs(2);
@@ -185,6 +190,9 @@ impl App {
         role: Role,
         password: Option<&str>,
     ) -> AppResult<()> {
+        if role == Role::Admin && password.is_none() {
+            return Err(AppError::invalid("password", ADMIN_NEEDS_PASSWORD));
+        }
         crate::domain::catalog::check_identifier("username", username)
             .map_err(|(f, m)| AppError::invalid(f, m))?;
         if let Some(name) = display_name {
@@ -208,9 +216,18 @@ impl App {
         Ok(self.store.set_password(username, &hash).await?)
     }
 
-    /// Refuses to demote the last active administrator (`StoreError::LastAdmin`):
-    /// no one could sign in to the web UI until the next `serve` made a new one.
+    /// Refuses to demote the last active administrator who can sign in
+    /// (`StoreError::LastAdmin`): no one could sign in to the web UI until
+    /// the next `serve` made a new one. Only a user with a password becomes
+    /// an administrator.
     pub async fn set_role(&self, username: &str, role: Role) -> AppResult<()> {
+        if role == Role::Admin {
+            let user = self.store.user(username).await?;
+            let user = user.ok_or_else(|| AppError::NotFound(format!("user {username:?}")))?;
+            if user.password_hash.is_none() {
+                return Err(AppError::invalid("role", ADMIN_NEEDS_PASSWORD));
+            }
+        }
         Ok(self.store.set_role(username, role).await?)
     }
 

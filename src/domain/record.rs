@@ -234,11 +234,15 @@ fn check_count(value: i64, max: i64) -> Result<(), String> {
 }
 
 /// A name or label: non-empty, at most `max` characters, no control
-/// characters, no surrounding whitespace.
+/// characters, no surrounding whitespace, not `.` or `..` (browsers resolve
+/// those in a link's path, so a record's page could not be reached).
 pub fn check_name(value: Option<&str>, max: usize) -> Result<(), String> {
     let Some(value) = value else { return Ok(()) };
     if value.is_empty() {
         return Err("must not be empty".into());
+    }
+    if value == "." || value == ".." {
+        return Err("must not be . or .. (a link could not reach it)".into());
     }
     if value.chars().count() > max {
         return Err(format!("must be at most {max} characters"));
@@ -445,6 +449,7 @@ mod tests {
             {"provider": "p"},
             {"service": "chat", "provider": "p", "counts_as_request": "no"},
             {"service": "chat", "provider": "p", "prompt_tokens": 18446744073709551615u64},
+            {"service": "chat", "provider": "p", "user": ".."},
             "not an object",
         ]}));
         assert_eq!(
@@ -466,7 +471,8 @@ mod tests {
                 (14, "service".into()),
                 (15, "counts_as_request".into()),
                 (16, "prompt_tokens".into()),
-                (17, "record".into()),
+                (17, "user".into()),
+                (18, "record".into()),
             ]
         );
     }

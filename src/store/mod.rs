@@ -49,8 +49,8 @@ pub enum StoreError {
 
 /// Why an amount was refused as `StoreError::TooLarge`, after its field.
 /// Why a change was refused as `StoreError::LastAdmin`, after its field.
-pub const LAST_ADMIN: &str =
-    "would leave no active administrator; make another user an administrator first";
+pub const LAST_ADMIN: &str = "would leave no active administrator who can sign in; \
+     make another user with a password an administrator first";
 
 pub fn over_a_row() -> String {
     format!("is more than the ledger holds in one row (${MAX_STORED})")

@@ -126,12 +126,16 @@ pub const SET_PASSWORD: &str = "UPDATE users SET password_hash = $1 WHERE userna
 /// last one, so two administrators demoting each other at the same moment
 /// cannot both succeed (PostgreSQL, whose statements do not see each other's
 /// uncommitted rows, takes an advisory lock around them as well).
+/// Changes that could leave nobody to sign in to the web UI (an active
+/// administrator with a password) happen only while another one remains.
 pub const SET_ROLE: &str = "UPDATE users SET role = $1 WHERE username = $2
-    AND ($1 = 'admin' OR NOT (role = 'admin' AND active) OR EXISTS (SELECT 1 FROM users o
-        WHERE o.role = 'admin' AND o.active AND o.username <> $2))";
+    AND ($1 = 'admin' OR NOT (role = 'admin' AND active AND password_hash IS NOT NULL)
+        OR EXISTS (SELECT 1 FROM users o WHERE o.role = 'admin' AND o.active
+            AND o.password_hash IS NOT NULL AND o.username <> $2))";
 pub const SET_PROFILE: &str = "UPDATE users SET display_name = $1, active = $2 WHERE username = $3
-    AND ($2 OR NOT (role = 'admin' AND active) OR EXISTS (SELECT 1 FROM users o
-        WHERE o.role = 'admin' AND o.active AND o.username <> $3))";
+    AND ($2 OR NOT (role = 'admin' AND active AND password_hash IS NOT NULL)
+        OR EXISTS (SELECT 1 FROM users o WHERE o.role = 'admin' AND o.active
+            AND o.password_hash IS NOT NULL AND o.username <> $3))";
 
 pub const BUDGET: &str = "SELECT b.max_requests_per_day, b.max_tokens_per_day, b.max_cost_per_day,
         b.max_requests_per_month, b.max_tokens_per_month, b.max_cost_per_month, b.enforced

@@ -235,7 +235,10 @@ async fn update<K: Kind>(
         Ok(()) => Ok(Redirect::to(K::PATH).into_response()),
         Err(e @ (AppError::Invalid(_) | AppError::NotFound(_))) => {
             let choices = choices(&app).await?;
-            let form = form::<K>(&admin, &choices, Some(&id), &Values::new())
+            // The identifier is read-only, so refilling skips it: it is
+            // shown from the path.
+            let shown = Values::from([("identifier".to_string(), id.clone())]);
+            let form = form::<K>(&admin, &choices, Some(&id), &shown)
                 .refill(&values)
                 .with_error(&e);
             edit_page::<K>(&app, &admin, &id, Some(form), StatusCode::BAD_REQUEST).await

@@ -145,12 +145,6 @@ async fn create(
     let result = async {
         let role = role(&v)?;
         let password = v.get("password").filter(|p| !p.is_empty());
-        if role == Role::Admin && password.is_none() {
-            return Err(AppError::invalid(
-                "password",
-                "an administrator needs a password to sign in",
-            ));
-        }
         let display = Some(text(&v, "display_name")).filter(|d| !d.is_empty());
         app.create_user(
             &text(&v, "username"),
