@@ -247,15 +247,16 @@ impl App {
             .await?)
     }
 
-    /// On a ledger without any administrator, creates `admin` with a random
-    /// password and returns that password (to be shown once).
+    /// On a ledger where no administrator can sign in (none is active with
+    /// a password), creates `admin` with a random password and returns that
+    /// password (to be shown once).
     pub async fn ensure_initial_admin(&self) -> AppResult<Option<String>> {
         if self
             .store
             .users()
             .await?
             .iter()
-            .any(|u| u.role == Role::Admin)
+            .any(|u| u.role == Role::Admin && u.active && u.has_password)
         {
             return Ok(None);
         }
