@@ -201,6 +201,32 @@ async fn import_validates_everything_first_then_records(db: &TestDb) {
     assert!(out.contains("0 recorded, 2500 duplicates"), "{out}");
 }
 
+/// An output that cannot be written is an error, never a panic; a secret
+/// that could not be shown says how to replace it.
+async fn unwritable_output_is_an_error_not_a_panic(db: &TestDb) {
+    common::with_catalog(&db.open("UTC").await).await;
+    let full = || std::fs::File::create("/dev/full").unwrap();
+    let run = |args: &[&str]| {
+        let out = cli(&db.url).args(args).stdout(full()).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stderr) = run(&["catalog", "export"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let (code, stderr) = run(&["token", "create", "lost", "--scope", "read"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("could not print the secret") && stderr.contains("token revoke"),
+        "{stderr}"
+    );
+    let (code, stderr) = run(&["user", "add", "lost", "--admin"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("user passwd lost"), "{stderr}");
+}
+
 /// What only the ledger can check is checked per batch: a refusal names the
 /// line and field, says what is stored, and `--from-line` goes on from there.
 /// Lines holding batches are sent without passing 1,000 records a batch.
@@ -361,6 +387,7 @@ both_stores!(
     users_tokens_and_budgets_from_the_command_line,
     import_validates_everything_first_then_records,
     an_import_refused_part_way_names_the_line_and_goes_on,
+    unwritable_output_is_an_error_not_a_panic,
     serve_creates_the_first_admin_once,
     a_time_zone_mismatch_names_the_databases_zone,
 );

@@ -209,6 +209,36 @@ async fn real_usage_is_never_touched(db: &TestDb) {
     );
 }
 
+/// A record of a demo model by a real user, or from a real source, is real
+/// usage: `--replace` refuses, and keeps it.
+async fn usage_on_demo_models_is_real_when_a_real_name_made_it(db: &TestDb) {
+    // Each case on a ledger of its own (the second on SQLite), so that one
+    // real record does not stand in for the other.
+    let other = TestDb::sqlite();
+    for (db, user, source) in [
+        (db, Some("realuser"), None),
+        (&other, None, Some("real-app")),
+    ] {
+        let app = db.open("UTC").await;
+        app.seed_usage(small(3), |_, _| {}).await.unwrap();
+        let mut real = UsageRecord::new(ServiceType::Chat);
+        real.model = Some("gpt-4o".into());
+        real.user = user.map(Into::into);
+        real.source = source.map(Into::into);
+        real.counts.prompt_tokens = 1000;
+        app.record(vec![real]).await.unwrap();
+        let before = common::totals(&app).await;
+        let out = cli(&db.url)
+            .args(["seed-usage", "--replace"])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{user:?} {source:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("not demo data"), "{stderr}");
+        assert_eq!(common::totals(&app).await, before);
+    }
+}
+
 /// `demo` resets `admin`'s password, so it refuses a ledger set up for real
 /// use, with or without usage, and leaves its admin's password working.
 async fn demo_never_takes_over_a_real_ledger(db: &TestDb) {
@@ -281,6 +311,7 @@ both_stores!(
     the_demo_organisation_is_complete_and_lively,
     the_same_seed_gives_the_same_data,
     real_usage_is_never_touched,
+    usage_on_demo_models_is_real_when_a_real_name_made_it,
     demo_never_takes_over_a_real_ledger,
     replace_regenerates_demo_data_only,
 );

@@ -76,11 +76,11 @@ pub async fn run(app: &App, cmd: BudgetCommand) -> Result<()> {
                 enforced: enforced.unwrap_or(old.enforced),
             };
             app.set_budget(&username, &budget).await?;
-            println!("Saved the budget of {username:?}.");
+            say!("Saved the budget of {username:?}.");
             print_budget(app, &username, &budget).await?;
         }
         BudgetCommand::Show { username } => match app.budget(&username).await? {
-            None => println!("{username:?} has no budget: nothing limits their usage."),
+            None => say!("{username:?} has no budget: nothing limits their usage."),
             Some(budget) => print_budget(app, &username, &budget).await?,
         },
     }

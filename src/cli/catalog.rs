@@ -32,7 +32,7 @@ pub async fn run(app: &App, cmd: CatalogCommand) -> Result<()> {
                 .apply_catalog(&catalog)
                 .await
                 .with_context(|| format!("in {}", file.display()))?;
-            println!(
+            say!(
                 "Applied {}: {} created, {} updated, {} unchanged.",
                 file.display(),
                 summary.created,
@@ -43,7 +43,7 @@ pub async fn run(app: &App, cmd: CatalogCommand) -> Result<()> {
         CatalogCommand::Export { file } => {
             let text = app.export_catalog().await?.to_toml()?;
             match file.filter(|f| f.as_os_str() != "-") {
-                None => print!("{text}"),
+                None => super::emit(&text)?,
                 Some(path) => {
                     std::fs::write(&path, text)
                         .with_context(|| format!("cannot write {}", path.display()))?;

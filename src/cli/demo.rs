@@ -47,6 +47,6 @@ pub async fn run(app: App, args: DemoArgs) -> Result<()> {
         }
         Err(e) => return Err(e.into()),
     }
-    println!("Sign in as admin with the password {password}");
+    say!("Sign in as admin with the password {password}");
     super::serve::serve(app, listener).await
 }

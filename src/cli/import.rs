@@ -108,9 +108,10 @@ pub async fn run(app: &App, args: ImportArgs) -> Result<()> {
     }
     import.send(app).await?;
     bar.finish_and_clear();
-    println!(
+    say!(
         "Imported {total} records from {name} ({} recorded, {} duplicates skipped).",
-        import.recorded, import.duplicates
+        import.recorded,
+        import.duplicates
     );
     Ok(())
 }

@@ -1,5 +1,13 @@
 //! The command line: parse arguments, open the ledger, run one command.
 
+/// `println!` through [`emit`]: a closed standard output ends the command
+/// quietly instead of panicking (Rust ignores SIGPIPE).
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::cli::emit(&format!("{}\n", format_args!($($arg)*)))?
+    };
+}
+
 mod budget;
 mod catalog;
 mod demo;
@@ -79,7 +87,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => serve::run(app, args).await,
         Command::SeedUsage(args) => seed::run(&app, args).await,
         Command::Migrate => {
-            println!(
+            say!(
                 "The {} database is up to date (time zone {}).",
                 app.backend(),
                 app.timezone().name()
@@ -115,6 +123,17 @@ fn read_stdin_line() -> Result<String> {
         .read_line(&mut line)
         .context("cannot read standard input")?;
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+/// Shows a secret that exists nowhere else (a token's, a generated
+/// password): unlike [`emit`], failing to write it is an error that says
+/// what to do, since the change it belongs to is already saved.
+fn show_secret(text: &str, remedy: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .with_context(|| format!("could not print the secret, which is not kept: {remedy}"))
 }
 
 /// Writes a command's output. A reader that went away (`report | head`)

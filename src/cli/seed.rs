@@ -67,7 +67,7 @@ pub async fn seed(app: &App, options: SeedOptions) -> Result<()> {
         })
         .await?;
     bar.finish_and_clear();
-    println!(
+    say!(
         "Seeded {} days of demo usage ({} calls) in {:.1} s.",
         summary.days,
         summary.records,

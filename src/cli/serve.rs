@@ -29,11 +29,9 @@ pub async fn run(mut app: App, args: ServeArgs) -> Result<()> {
     // password nobody can use yet.
     let listener = listen(args.listen).await?;
     if let Some(password) = app.ensure_initial_admin().await? {
-        println!(
-            "Created the administrator \"admin\" with this one-time password (shown only now):"
-        );
-        println!("{password}");
-        println!("Change it with: llm-ledger user passwd admin");
+        say!("Created the administrator \"admin\" with this one-time password (shown only now):");
+        say!("{password}");
+        say!("Change it with: llm-ledger user passwd admin");
     }
     serve(app, listener).await
 }
@@ -49,7 +47,7 @@ pub async fn serve(app: App, listener: TcpListener) -> Result<()> {
     let app = Arc::new(app);
     tokio::spawn(prune_expired(app.clone()));
     let addr = listener.local_addr()?;
-    println!(
+    say!(
         "llm-ledger is serving http://{addr} ({} database, time zone {})",
         app.backend(),
         app.timezone().name()

@@ -30,11 +30,16 @@ pub async fn run(app: &App, cmd: TokenCommand) -> Result<()> {
     match cmd {
         TokenCommand::Create { name, scope } => {
             let (token, secret) = app.create_token(&name, scope).await?;
-            println!(
-                "Created {scope} token {} ({name:?}). Its secret, shown only now:",
-                token.id
-            );
-            println!("{secret}");
+            super::show_secret(
+                &format!(
+                    "Created {scope} token {} ({name:?}). Its secret, shown only now:\n{secret}\n",
+                    token.id
+                ),
+                &format!(
+                    "token {} was created; revoke it (llm-ledger token revoke {}) and create another",
+                    token.id, token.id
+                ),
+            )?;
         }
         TokenCommand::List => {
             let fmt = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
@@ -60,7 +65,7 @@ pub async fn run(app: &App, cmd: TokenCommand) -> Result<()> {
         }
         TokenCommand::Revoke { token } => {
             let revoked = app.revoke_token(&token).await?;
-            println!("Revoked token {} ({:?}).", revoked.id, revoked.name);
+            say!("Revoked token {} ({:?}).", revoked.id, revoked.name);
         }
     }
     Ok(())

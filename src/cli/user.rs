@@ -78,10 +78,14 @@ pub async fn run(app: &App, cmd: UserCommand) -> Result<()> {
                 password.as_deref(),
             )
             .await?;
-            println!("Added {role} {username:?}.");
-            if let (true, Some(p)) = (generated, password) {
-                println!("One-time password (shown only now):");
-                println!("{p}");
+            match (generated, password) {
+                (true, Some(p)) => super::show_secret(
+                    &format!(
+                        "Added {role} {username:?}.\nOne-time password (shown only now):\n{p}\n"
+                    ),
+                    &format!("set another with: llm-ledger user passwd {username}"),
+                )?,
+                _ => say!("Added {role} {username:?}."),
             }
         }
         UserCommand::List => {
@@ -119,10 +123,15 @@ pub async fn run(app: &App, cmd: UserCommand) -> Result<()> {
                 random_password()
             };
             app.set_password(&username, &password).await?;
-            println!("Set the password of {username:?}.");
-            if !password_stdin {
-                println!("New password (shown only now):");
-                println!("{password}");
+            if password_stdin {
+                say!("Set the password of {username:?}.");
+            } else {
+                super::show_secret(
+                    &format!(
+                        "Set the password of {username:?}.\nNew password (shown only now):\n{password}\n"
+                    ),
+                    &format!("set another with: llm-ledger user passwd {username}"),
+                )?;
             }
         }
         UserCommand::Set {
@@ -135,11 +144,11 @@ pub async fn run(app: &App, cmd: UserCommand) -> Result<()> {
             let active = active.unwrap_or(user.active);
             app.set_profile(&username, &display_name, active).await?;
             let state = if active { "active" } else { "inactive" };
-            println!("{username:?} is {display_name:?}, {state}.");
+            say!("{username:?} is {display_name:?}, {state}.");
         }
         UserCommand::SetRole { username, role } => {
             app.set_role(&username, role).await?;
-            println!("{username:?} is now {role}.");
+            say!("{username:?} is now {role}.");
         }
     }
     Ok(())

@@ -218,9 +218,22 @@ pub const TASK_LABELS: &str = "SELECT id, identifier, name FROM tasks";
 pub const MONTHLY_COST_LIMITS: &str = "SELECT user_id, max_cost_per_month FROM budgets
     WHERE enforced = TRUE AND max_cost_per_month > 0";
 
-/// Plan: primary key range on the provider rollup (dim 1), then providers.
-pub const HAS_REAL_USAGE: &str = "SELECT EXISTS (SELECT 1 FROM usage_rollup r
-    JOIN providers p ON p.id = r.item WHERE r.dim = 1 AND p.demo = FALSE)";
+/// Usage is demo usage when everything it names is demo data: a record of
+/// a demo model by a real user or from a real source is real usage.
+/// Plan: a primary key range on each dimension's rollup, joined to its table.
+pub const HAS_REAL_USAGE: &str = "SELECT
+    EXISTS (SELECT 1 FROM usage_rollup r JOIN providers p ON p.id = r.item
+        WHERE r.dim = 1 AND p.demo = FALSE)
+    OR EXISTS (SELECT 1 FROM usage_rollup r JOIN models m ON m.id = r.item
+        WHERE r.dim = 2 AND m.demo = FALSE)
+    OR EXISTS (SELECT 1 FROM usage_rollup r JOIN sources s ON s.id = r.item
+        WHERE r.dim = 4 AND s.demo = FALSE)
+    OR EXISTS (SELECT 1 FROM usage_rollup r JOIN users u ON u.id = r.item
+        WHERE r.dim = 5 AND u.demo = FALSE)
+    OR EXISTS (SELECT 1 FROM usage_rollup r JOIN configurations c ON c.id = r.item
+        WHERE r.dim = 6 AND c.demo = FALSE)
+    OR EXISTS (SELECT 1 FROM usage_rollup r JOIN tasks t ON t.id = r.item
+        WHERE r.dim = 7 AND t.demo = FALSE)";
 pub const MARK_DEMO_PROVIDER: &str = "UPDATE providers SET demo = TRUE WHERE identifier = $1";
 pub const MARK_DEMO_MODEL: &str = "UPDATE models SET demo = TRUE WHERE identifier = $1";
 pub const MARK_DEMO_CONFIGURATION: &str =
