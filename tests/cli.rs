@@ -500,3 +500,65 @@ fn every_argument_is_documented_in_help() {
         assert!(help.contains(command), "{command} missing from --help");
     }
 }
+
+/// Ctrl-C stops an import between batches: it says what is stored and where
+/// to go on, and going on from there stores every record once.
+#[test]
+fn an_interrupted_import_says_where_to_go_on() {
+    let db = TestDb::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("usage.jsonl");
+    let lines = 60_000;
+    let record = r#"{"service":"chat","provider":"p","prompt_tokens":1}"#;
+    std::fs::write(&file, vec![record; lines].join("\n")).unwrap();
+    let requests = || {
+        let out = run_ok(cli(&db.url).args(["report", "--range", "7d", "--format", "json"]));
+        let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+        report["kpis"]["requests"].as_i64().unwrap_or(0)
+    };
+    run_ok(cli(&db.url).arg("migrate"));
+    let child = cli(&db.url)
+        .arg("import")
+        .arg(&file)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Interrupt once some batches are stored.
+    while requests() == 0 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let pid = child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if out.status.success() {
+        // The whole file was stored before the signal came: nothing to go on with.
+        assert_eq!(requests(), lines as i64);
+        return;
+    }
+    assert!(stderr.contains("interrupted:"), "{stderr}");
+    let from = stderr
+        .split("--from-line ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("{stderr}"));
+    let stored = requests();
+    assert_eq!(
+        from.parse::<i64>().unwrap(),
+        stored + 1,
+        "one record a line: {stderr}"
+    );
+    run_ok(
+        cli(&db.url)
+            .args(["import", "--from-line", from])
+            .arg(&file),
+    );
+    assert_eq!(requests(), lines as i64);
+}

@@ -3,6 +3,8 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result, bail};
 use chrono::Utc;
@@ -86,9 +88,19 @@ pub async fn run(app: &App, args: ImportArgs) -> Result<()> {
         ProgressStyle::with_template("{bar:40} {pos}/{len} records {per_sec} eta {eta}")
             .expect("valid template"),
     );
+    // Ctrl-C or SIGTERM stops the import between batches, so that it can
+    // say what is stored and where to go on.
+    let stop = Arc::new(AtomicBool::new(false));
+    tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            super::stop_requested().await;
+            stop.store(true, Ordering::Relaxed);
+        }
+    });
     let mut import = Batches {
+        stop,
         name: &name,
-        from_line: args.from_line,
         bar: &bar,
         batch: Vec::with_capacity(MAX_RECORDS),
         origin: Vec::with_capacity(MAX_RECORDS),
@@ -119,8 +131,8 @@ pub async fn run(app: &App, args: ImportArgs) -> Result<()> {
 /// The records waiting to be sent, with the line each came from, and what
 /// was stored so far.
 struct Batches<'a> {
+    stop: Arc<AtomicBool>,
     name: &'a str,
-    from_line: u64,
     bar: &'a ProgressBar,
     batch: Vec<UsageRecord>,
     origin: Vec<usize>,
@@ -134,6 +146,10 @@ impl Batches<'_> {
     async fn send(&mut self, app: &App) -> Result<()> {
         if self.batch.is_empty() {
             return Ok(());
+        }
+        if self.stop.load(Ordering::Relaxed) {
+            self.bar.abandon();
+            bail!("interrupted: {}", self.done());
         }
         let n = self.batch.len() as u64;
         match app.record(std::mem::take(&mut self.batch)).await {
@@ -157,16 +173,24 @@ impl Batches<'_> {
                     report(&refused);
                 }
                 let first = self.origin.first().copied().unwrap_or(0);
-                let done = if first as u64 > self.from_line && self.recorded + self.duplicates > 0 {
-                    format!(
-                        "the lines before it are stored ({} records); after fixing it, import the rest with --from-line {first}",
-                        self.recorded + self.duplicates
-                    )
-                } else {
-                    "nothing was imported".into()
-                };
-                bail!("the batch from line {first} was refused: {e}; {done}")
+                bail!(
+                    "the batch from line {first} was refused: {e}; {}",
+                    self.done()
+                )
             }
+        }
+    }
+
+    /// What is stored so far, and where to go on: the waiting batch's line.
+    fn done(&self) -> String {
+        let first = self.origin.first().copied().unwrap_or(0);
+        let stored = self.recorded + self.duplicates;
+        if stored == 0 {
+            "nothing was imported".into()
+        } else {
+            format!(
+                "the lines before line {first} are stored ({stored} records); import the rest with --from-line {first}"
+            )
         }
     }
 }

@@ -115,6 +115,28 @@ fn redact(url: &str) -> String {
     }
 }
 
+/// Waits for Ctrl-C (SIGINT) or SIGTERM.
+async fn stop_requested() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
 /// Reads one line from standard input, without its line ending.
 fn read_stdin_line() -> Result<String> {
     let mut line = String::new();
