@@ -562,3 +562,27 @@ fn an_interrupted_import_says_where_to_go_on() {
     );
     assert_eq!(requests(), lines as i64);
 }
+
+/// Commands that would do nothing, or cannot start, say why.
+#[test]
+fn mistakes_that_would_do_nothing_say_so() {
+    let db = TestDb::sqlite();
+    run_ok(cli(&db.url).args(["user", "add", "anna"]));
+    let fails = |cmd: &mut std::process::Command| {
+        let out = cmd.output().unwrap();
+        assert!(!out.status.success(), "{cmd:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let stderr = fails(cli(&db.url).args(["user", "set", "anna"]));
+    assert!(stderr.contains("nothing to change"), "{stderr}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("usage.jsonl");
+    std::fs::write(&file, r#"{"service":"chat","provider":"p"}"#).unwrap();
+    let stderr = fails(cli(&db.url).args(["import", "--from-line", "5"]).arg(&file));
+    assert!(stderr.contains("no record from line 5 on"), "{stderr}");
+
+    let missing = dir.path().join("no-such-folder").join("ledger.db");
+    let stderr = fails(cli(&format!("sqlite://{}", missing.display())).arg("migrate"));
+    assert!(stderr.contains("folder exists"), "{stderr}");
+}

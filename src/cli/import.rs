@@ -74,6 +74,9 @@ pub async fn run(app: &App, args: ImportArgs) -> Result<()> {
             Err(reason) => errors.push(format!("{name}:{line_no}: {reason}")),
         }
     }
+    if total == 0 && args.from_line > 1 {
+        bail!("{name} has no record from line {} on", args.from_line);
+    }
     if !errors.is_empty() {
         report(&errors);
         bail!(

@@ -139,6 +139,9 @@ pub async fn run(app: &App, cmd: UserCommand) -> Result<()> {
             display_name,
             active,
         } => {
+            if display_name.is_none() && active.is_none() {
+                anyhow::bail!("nothing to change: give --display-name NAME or --active true|false");
+            }
             let user = app.user(&username).await?;
             let display_name = display_name.unwrap_or(user.display_name);
             let active = active.unwrap_or(user.active);

@@ -112,8 +112,13 @@ fn ended_or_refused(
 }
 
 fn open_connection(path: &Path) -> StoreResult<Connection> {
-    let conn = Connection::open(path)
-        .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
+    let conn = Connection::open(path).map_err(|e| {
+        StoreError::Unavailable(format!(
+            "cannot open {}: {e}; check that its folder exists and that this process \
+             may read and write there",
+            path.display()
+        ))
+    })?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     // WAL lets readers run beside the writer; FULL makes every commit
     // durable before the caller is answered.
