@@ -252,6 +252,12 @@ async fn forms_without_their_csrf_token_change_nothing(db: &TestDb) {
         html.contains(r#"name="identifier" value="gpt-4o""#),
         "{html}"
     );
+    // A price left out is required, beside its field.
+    let response = post(&server, "/models/gpt-4o", &admin, &bad_edit[..4]).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let html = response.text().await.unwrap();
+    assert_eq!(html.matches("field invalid").count(), 2, "{html}");
+    assert_eq!(html.matches("is required").count(), 2, "{html}");
 
     // Every bad field of a form is shown at once.
     let bad = [

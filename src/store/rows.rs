@@ -239,7 +239,9 @@ pub fn totals_row(r: &dyn Columns) -> StoreResult<Totals> {
 
 /// `id, max_requests_per_day, max_tokens_per_day, max_cost_per_day`.
 /// A configuration's id, limits and identifier.
-pub fn configuration_limits(r: &dyn Columns) -> StoreResult<(i64, DailyLimits, String)> {
+pub type LimitedConfiguration = (i64, DailyLimits, String);
+
+pub fn configuration_limits(r: &dyn Columns) -> StoreResult<LimitedConfiguration> {
     Ok((
         r.int(0)?,
         DailyLimits {

@@ -430,22 +430,16 @@ impl Kind for Models {
         ]
     }
 
-    fn entry(v: &Values, p: &mut Problems) -> CatalogFile {
-        let mut required = |key: &'static str| {
-            let price = optional(v, key);
-            if price.is_none() {
-                p.add(key, "is required");
-            }
-            Decimal::Text(price.unwrap_or_else(|| "0".into()))
-        };
+    // A missing price is named by the catalog check, as for the API.
+    fn entry(v: &Values, _: &mut Problems) -> CatalogFile {
         CatalogFile {
             models: vec![ModelEntry {
                 identifier: text(v, "identifier"),
                 name: text(v, "name"),
                 provider: text(v, "provider"),
                 model_id: text(v, "model_id"),
-                input_price: Some(required("input_price")),
-                output_price: Some(required("output_price")),
+                input_price: optional(v, "input_price").map(Decimal::Text),
+                output_price: optional(v, "output_price").map(Decimal::Text),
                 cache_read_price: optional(v, "cache_read_price").map(Decimal::Text),
                 cache_write_price: optional(v, "cache_write_price").map(Decimal::Text),
                 active: checked(v, "active"),

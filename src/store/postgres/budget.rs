@@ -3,8 +3,8 @@
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, Transaction};
 
+use crate::domain::Totals;
 use crate::domain::budget::BudgetState;
-use crate::domain::{DailyLimits, Totals};
 use crate::store::rows::{self, Columns};
 use crate::store::{BudgetQuery, Dimension, StoreResult, sql};
 
@@ -26,12 +26,12 @@ async fn totals(
         .map_or(Ok(Totals::default()), |r| rows::totals_row(&r))
 }
 
-/// A configuration's id, limits and identifier.
-pub type Limited = (i64, DailyLimits, String);
-
 /// The user's id (0 = unknown) and the configuration the query names,
 /// directly or through its task.
-pub async fn ids(tx: &mut Tx, q: &BudgetQuery) -> StoreResult<(i64, Option<Limited>)> {
+pub async fn ids(
+    tx: &mut Tx,
+    q: &BudgetQuery,
+) -> StoreResult<(i64, Option<rows::LimitedConfiguration>)> {
     let user = match one(tx, sqlx::query(sql::USER_ID).bind(&q.username)).await? {
         Some(r) => r.int(0)?,
         None => 0,
@@ -53,7 +53,7 @@ pub async fn ids(tx: &mut Tx, q: &BudgetQuery) -> StoreResult<(i64, Option<Limit
 pub async fn read_state(
     tx: &mut Tx,
     q: &BudgetQuery,
-    (user, configuration): (i64, Option<Limited>),
+    (user, configuration): (i64, Option<rows::LimitedConfiguration>),
 ) -> StoreResult<BudgetState> {
     let now = q.now.timestamp();
     let (today, month) = (q.today.number(), q.today.month_start().number());
