@@ -624,6 +624,31 @@ async fn many_users_show_the_top_and_link_to_all(db: &TestDb) {
     );
 }
 
+/// Usage on a model without a price is flagged, and the notice does not
+/// claim that a cost the record named itself counts as $0.
+async fn unpriced_usage_is_flagged(db: &TestDb) {
+    let app = setup(db).await;
+    let server = TestServer::start(app).await;
+    let admin = sign_in(&server, "root", "admin-password").await.1.unwrap();
+    let (_, _, html) = get(&server, "/analytics", Some(&admin)).await;
+    assert!(!html.contains("without a price"), "no usage, no notice");
+
+    let mut r = llm_ledger::domain::UsageRecord::new(llm_ledger::domain::ServiceType::Chat);
+    r.provider = Some("ollama".into());
+    r.model = Some("llama3".into());
+    r.counts.prompt_tokens = 100;
+    server.app.record(vec![r]).await.unwrap();
+    let (_, _, html) = get(&server, "/analytics", Some(&admin)).await;
+    assert!(
+        html.contains(
+            "1 request in this window ran on models without a price: \
+             unless a record named its own cost, it counts as $0."
+        ),
+        "{html}"
+    );
+    assert!(html.contains("href=\"/models\">Set their prices"), "{html}");
+}
+
 /// Unknown paths and wrong methods get a real answer: a page for the web
 /// UI, JSON under /api/.
 async fn unknown_paths_and_methods_are_explained(db: &TestDb) {
@@ -661,6 +686,7 @@ async fn unknown_paths_and_methods_are_explained(db: &TestDb) {
 
 both_stores!(
     unknown_paths_and_methods_are_explained,
+    unpriced_usage_is_flagged,
     many_users_show_the_top_and_link_to_all,
     deactivated_users_lose_their_sessions,
     sign_in_is_throttled_per_account,

@@ -108,7 +108,8 @@ fn table_report(r: &Analytics) -> String {
     if r.unpriced_requests > 0 {
         let _ = writeln!(
             text,
-            "{} ran on models without a price; set their prices to count their cost.",
+            "{} ran on models without a price (unless a record named its own cost, it counts as $0); \
+             set their prices to count their cost.",
             format_quantity(r.unpriced_requests, "request")
         );
     }
