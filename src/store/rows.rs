@@ -237,10 +237,10 @@ pub fn totals_row(r: &dyn Columns) -> StoreResult<Totals> {
     totals(r, 0)
 }
 
-/// `id, max_requests_per_day, max_tokens_per_day, max_cost_per_day`.
 /// A configuration's id, limits and identifier.
 pub type LimitedConfiguration = (i64, DailyLimits, String);
 
+/// `id, max_requests_per_day, max_tokens_per_day, max_cost_per_day, identifier`.
 pub fn configuration_limits(r: &dyn Columns) -> StoreResult<LimitedConfiguration> {
     Ok((
         r.int(0)?,
