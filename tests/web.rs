@@ -6,7 +6,7 @@ mod common;
 use llm_ledger::app::{App, CatalogFile};
 use llm_ledger::domain::Role;
 use reqwest::StatusCode;
-use reqwest::header::{COOKIE, LOCATION};
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 
 use common::{TestDb, TestServer, csrf_of, sign_in, sign_in_header, with_catalog};
 
@@ -134,7 +134,7 @@ async fn every_page_answers_admins_members_and_strangers(db: &TestDb) {
     assert_eq!(headers["referrer-policy"], "same-origin");
     assert_eq!(headers["x-frame-options"], "DENY");
     let base = format!("http://{}", server.addr);
-    let cookie_flags = sign_in_header(&base, "root", "admin-password")
+    let cookie_flags = sign_in_header(&base, "root", "admin-password", false)
         .await
         .1
         .unwrap();
@@ -142,6 +142,40 @@ async fn every_page_answers_admins_members_and_strangers(db: &TestDb) {
         cookie_flags.contains("HttpOnly") && cookie_flags.contains("SameSite=Lax"),
         "{cookie_flags}"
     );
+    assert!(!cookie_flags.contains("Secure"), "{cookie_flags}");
+    // Behind a TLS-terminating proxy the cookies are for HTTPS only.
+    let cookie_flags = sign_in_header(&base, "root", "admin-password", true)
+        .await
+        .1
+        .unwrap();
+    assert!(cookie_flags.ends_with("; Secure"), "{cookie_flags}");
+    for (header, value) in [
+        ("x-forwarded-proto", "https"),
+        ("x-forwarded-proto", "HTTPS, http"),
+        ("forwarded", "for=192.0.2.1;proto=https, proto=http"),
+    ] {
+        let login = client()
+            .get(server.url("/login"))
+            .header(header, value)
+            .send()
+            .await
+            .unwrap();
+        let flags = login.headers()[SET_COOKIE].to_str().unwrap();
+        assert!(flags.ends_with("; Secure"), "{header}: {value}: {flags}");
+    }
+    for (header, value) in [
+        ("x-forwarded-proto", "http"),
+        ("forwarded", "proto=http, proto=https"),
+    ] {
+        let login = client()
+            .get(server.url("/login"))
+            .header(header, value)
+            .send()
+            .await
+            .unwrap();
+        let flags = login.headers()[SET_COOKIE].to_str().unwrap();
+        assert!(!flags.contains("Secure"), "{header}: {value}: {flags}");
+    }
 
     for path in PAGES.iter().copied().chain(["/users/mia"]) {
         let (status, _, body) = get(&server, path, Some(&admin)).await;

@@ -322,7 +322,7 @@ pub async fn sign_in_at(
     username: &str,
     password: &str,
 ) -> (reqwest::StatusCode, Option<String>) {
-    let (status, header) = sign_in_header(base, username, password).await;
+    let (status, header) = sign_in_header(base, username, password, false).await;
     (
         status,
         header.map(|h| h.split(';').next().unwrap().to_string()),
@@ -341,14 +341,21 @@ pub fn csrf_of(html: &str) -> String {
 }
 
 /// Signs in through the form; returns the status and the whole session
-/// `Set-Cookie` header (with its attributes), if one was set.
+/// `Set-Cookie` header (with its attributes), if one was set. `https`: as
+/// if through a TLS-terminating proxy that says so in `X-Forwarded-Proto`.
 pub async fn sign_in_header(
     base: &str,
     username: &str,
     password: &str,
+    https: bool,
 ) -> (reqwest::StatusCode, Option<String>) {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if https {
+        headers.insert("x-forwarded-proto", "https".parse().unwrap());
+    }
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .default_headers(headers)
         .build()
         .unwrap();
     let page = http.get(format!("{base}/login")).send().await.unwrap();

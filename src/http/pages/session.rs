@@ -35,8 +35,35 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-fn set_cookie(name: &str, value: &str, max_age: i64) -> HeaderValue {
-    let cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}");
+/// Whether the browser reached us over HTTPS, as a TLS-terminating proxy in
+/// front says (`X-Forwarded-Proto` or `Forwarded: proto=`). Trusting the
+/// header is safe here: it only decides whether cookies are marked `Secure`,
+/// and a client that claims HTTPS over plain HTTP only loses its own cookies.
+fn over_https(headers: &HeaderMap) -> bool {
+    let first = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+    };
+    let forwarded_proto = first(header::FORWARDED.as_str()).and_then(|element| {
+        element
+            .split(';')
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(k, _)| k.eq_ignore_ascii_case("proto"))
+            .map(|(_, v)| v.trim_matches('"'))
+    });
+    [first("x-forwarded-proto"), forwarded_proto]
+        .into_iter()
+        .flatten()
+        .any(|proto| proto.eq_ignore_ascii_case("https"))
+}
+
+fn set_cookie(name: &str, value: &str, max_age: i64, https: bool) -> HeaderValue {
+    let secure = if https { "; Secure" } else { "" };
+    let cookie =
+        format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
     HeaderValue::from_str(&cookie).expect("cookie values are ASCII")
 }
 
@@ -106,7 +133,12 @@ struct LoginPage {
     csrf: String,
 }
 
-fn login_page(status: StatusCode, error: Option<String>, username: String) -> Response {
+fn login_page(
+    status: StatusCode,
+    error: Option<String>,
+    username: String,
+    https: bool,
+) -> Response {
     let csrf = new_token_secret();
     let mut response = render(
         status,
@@ -117,9 +149,10 @@ fn login_page(status: StatusCode, error: Option<String>, username: String) -> Re
             csrf: csrf.clone(),
         },
     );
-    response
-        .headers_mut()
-        .append(header::SET_COOKIE, set_cookie(LOGIN_COOKIE, &csrf, 3600));
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(LOGIN_COOKIE, &csrf, 3600, https),
+    );
     response
 }
 
@@ -132,7 +165,12 @@ pub async fn show_login(
     {
         return Ok(Redirect::to("/analytics").into_response());
     }
-    Ok(login_page(StatusCode::OK, None, String::new()))
+    Ok(login_page(
+        StatusCode::OK,
+        None,
+        String::new(),
+        over_https(&headers),
+    ))
 }
 
 pub async fn login(
@@ -141,6 +179,7 @@ pub async fn login(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
+    let https = over_https(&headers);
     let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or("");
     let given = form.get("csrf").map(String::as_str).unwrap_or("");
     if expected.is_empty() || !constant_time_eq(expected, given) {
@@ -148,6 +187,7 @@ pub async fn login(
             StatusCode::FORBIDDEN,
             Some("The sign-in form expired. Please try again.".into()),
             String::new(),
+            https,
         ));
     }
     let username = form.get("username").cloned().unwrap_or_default();
@@ -158,9 +198,14 @@ pub async fn login(
             let headers = response.headers_mut();
             headers.append(
                 header::SET_COOKIE,
-                set_cookie(SESSION_COOKIE, &secret, SESSION_LIFETIME.num_seconds()),
+                set_cookie(
+                    SESSION_COOKIE,
+                    &secret,
+                    SESSION_LIFETIME.num_seconds(),
+                    https,
+                ),
             );
-            headers.append(header::SET_COOKIE, set_cookie(LOGIN_COOKIE, "", 0));
+            headers.append(header::SET_COOKIE, set_cookie(LOGIN_COOKIE, "", 0, https));
             Ok(response)
         }
         LoginOutcome::NotAdmin(user) => Err(PageError::Forbidden(format!(
@@ -171,6 +216,7 @@ pub async fn login(
             StatusCode::UNAUTHORIZED,
             Some("Unknown user name or wrong password.".into()),
             username,
+            https,
         )),
         LoginOutcome::Throttled(seconds) => {
             let minutes = seconds.div_ceil(60);
@@ -180,6 +226,7 @@ pub async fn login(
                     "Too many failed sign-ins. Try again in {minutes} minute(s)."
                 )),
                 username,
+                https,
             );
             if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
@@ -192,13 +239,15 @@ pub async fn login(
 pub async fn logout(
     State(app): State<Arc<App>>,
     admin: Admin,
+    headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
     admin.check_csrf(&form)?;
     app.logout(&admin.secret).await?;
     let mut response = Redirect::to("/login").into_response();
-    response
-        .headers_mut()
-        .append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", 0));
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(SESSION_COOKIE, "", 0, over_https(&headers)),
+    );
     Ok(response)
 }
