@@ -40,6 +40,8 @@ fn bad_fields() -> Vec<(&'static str, Value)> {
         ("model", json!(42)),
         ("user", json!("nul\u{0}byte")),
         ("user", json!("bell\u{7}")),
+        ("user", json!("admin\u{200B}")),
+        ("source", json!("\u{202E}gnp.exe")),
         ("source", json!("s".repeat(65))),
         ("configuration", json!(["a"])),
         ("task", json!({"t": 1})),

@@ -233,9 +233,30 @@ fn check_count(value: i64, max: i64) -> Result<(), String> {
     }
 }
 
-/// A name or label: non-empty, at most `max` characters, no control
-/// characters, no surrounding whitespace, not `.` or `..` (browsers resolve
-/// those in a link's path, so a record's page could not be reached).
+/// Invisible characters that change how a name reads (the zero-width space,
+/// the word joiner, the byte order mark) or the direction text runs in (the
+/// bidirectional marks, embeddings, overrides and isolates): with them a
+/// name can pass for another one on a page ("admin" and "admin\u{200B}") or
+/// display reversed. The zero-width joiners are kept: scripts and emoji
+/// need them.
+fn is_invisible_or_bidi(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}'
+            | '\u{2060}'
+            | '\u{FEFF}'
+            | '\u{061C}'
+            | '\u{200E}'
+            | '\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2066}'..='\u{2069}'
+    )
+}
+
+/// A name or label: non-empty, at most `max` characters, no control,
+/// invisible or direction-changing characters, no surrounding whitespace,
+/// not `.` or `..` (browsers resolve those in a link's path, so a record's
+/// page could not be reached).
 pub fn check_name(value: Option<&str>, max: usize) -> Result<(), String> {
     let Some(value) = value else { return Ok(()) };
     if value.is_empty() {
@@ -249,6 +270,12 @@ pub fn check_name(value: Option<&str>, max: usize) -> Result<(), String> {
     }
     if value.chars().any(char::is_control) {
         return Err("must not contain control characters".into());
+    }
+    if let Some(c) = value.chars().find(|&c| is_invisible_or_bidi(c)) {
+        return Err(format!(
+            "must not contain invisible or direction-changing characters (found U+{:04X})",
+            u32::from(c)
+        ));
     }
     if value.trim() != value {
         return Err("must not start or end with whitespace".into());
@@ -582,6 +609,22 @@ mod tests {
         assert!(check_name(Some(""), 10).is_err());
         assert!(check_name(Some(" x"), 10).is_err());
         assert!(check_name(Some("a\nb"), 10).is_err());
+        for spoof in [
+            "admin\u{200B}",
+            "\u{202E}gnp.exe",
+            "a\u{2066}b",
+            "\u{FEFF}x",
+        ] {
+            let refused = check_name(Some(spoof), 10).unwrap_err();
+            assert!(refused.contains("invisible"), "{spoof:?}: {refused}");
+        }
+        assert_eq!(
+            check_name(Some("a\u{202E}b"), 10).unwrap_err(),
+            "must not contain invisible or direction-changing characters (found U+202E)"
+        );
+        // Joiners are part of some scripts' spelling and of emoji.
+        assert!(check_name(Some("می\u{200C}خواهم"), 10).is_ok());
+        assert!(check_name(Some("👩\u{200D}💻"), 10).is_ok());
         assert!(check_name(Some("ééééé"), 5).is_ok());
         assert!(check_name(Some("éééééé"), 5).is_err());
     }
