@@ -13,9 +13,16 @@ fn random_bytes<const N: usize>() -> [u8; N] {
     buf
 }
 
-/// A new API token secret: 256 random bits.
+/// `N` random bytes in hex.
+pub fn random_hex<const N: usize>() -> String {
+    hex::encode(random_bytes::<N>())
+}
+
+/// A new API token secret: 256 random bits, after a prefix that secret
+/// scanners can look for. Only API tokens carry it: session and CSRF
+/// secrets appear in pages and cookies, where a scanner should not flag them.
 pub fn new_token_secret() -> String {
-    format!("{TOKEN_PREFIX}{}", hex::encode(random_bytes::<32>()))
+    format!("{TOKEN_PREFIX}{}", random_hex::<32>())
 }
 
 /// What the store keeps of a token. Tokens carry 256 random bits, so a fast
@@ -46,7 +53,7 @@ pub fn hash_password(password: &str) -> Result<String, String> {
 /// username is checked against, so that it costs what a known one does.
 pub fn stand_in_password_hash() -> &'static str {
     static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HASH.get_or_init(|| hash_password(&hex::encode(random_bytes::<16>())).unwrap_or_default())
+    HASH.get_or_init(|| hash_password(&random_hex::<16>()).unwrap_or_default())
 }
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
@@ -85,6 +92,8 @@ mod tests {
         assert_eq!(token_hash(&a), token_hash(&a));
         assert_ne!(token_hash(&a), token_hash(&b));
         assert!(!token_hash(&a).contains(&a[TOKEN_PREFIX.len()..]));
+        let (c, d) = (random_hex::<16>(), random_hex::<16>());
+        assert!(c != d && c.len() == 32 && c.bytes().all(|b| b.is_ascii_hexdigit()));
     }
 
     #[test]

@@ -181,6 +181,9 @@ async fn every_page_answers_admins_members_and_strangers(db: &TestDb) {
         let (status, _, body) = get(&server, path, Some(&admin)).await;
         assert_eq!(status, StatusCode::OK, "{path} for an admin");
         assert!(body.contains("Sign out"), "{path}");
+        // Only API tokens carry the prefix secret scanners look for; the
+        // CSRF token in every page does not.
+        assert!(!body.contains("llmledger_"), "{path}");
         let (status, _, body) = get(&server, path, Some(&member)).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{path} for a member");
         assert!(body.contains("Only administrators"), "{path}: {body}");

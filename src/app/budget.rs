@@ -88,7 +88,7 @@ impl App {
         })?;
         let expires_at = DateTime::from_timestamp(lapse.timestamp() + 1, 0).unwrap_or(lapse);
         let hold = Hold {
-            id: format!("res_{}", &crate::secrets::new_token_secret()[10..42]),
+            id: format!("res_{}", crate::secrets::random_hex::<16>()),
             tokens: request.planned.tokens,
             cost: request.planned.cost,
             expires_at,

@@ -142,8 +142,8 @@ impl App {
         if user.role != Role::Admin {
             return Ok(LoginOutcome::NotAdmin(user));
         }
-        let secret = secrets::new_token_secret();
-        let csrf = secrets::new_token_secret();
+        let secret = secrets::random_hex::<32>();
+        let csrf = secrets::random_hex::<32>();
         let expires_at = Utc::now() + SESSION_LIFETIME;
         self.store
             .create_session(

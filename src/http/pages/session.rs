@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use super::view::{Nav, PageError, render};
 use crate::app::{App, LoginOutcome, SESSION_LIFETIME};
 use crate::domain::Role;
-use crate::secrets::{constant_time_eq, new_token_secret};
+use crate::secrets::{constant_time_eq, random_hex};
 use crate::store::Session;
 
 pub const SESSION_COOKIE: &str = "llm_ledger_session";
@@ -139,7 +139,7 @@ fn login_page(
     username: String,
     https: bool,
 ) -> Response {
-    let csrf = new_token_secret();
+    let csrf = random_hex::<32>();
     let mut response = render(
         status,
         &LoginPage {
