@@ -34,6 +34,8 @@ fn write_call(conn: &mut Connection, day: i64, r: &Value) -> rusqlite::Result<()
     let tx = conn.transaction()?;
     let key = params![day, 1, 1, 1, 0, 0, id(r, "user"), id(r, "source")];
     let (prompt, completion) = (number(r, "prompt_tokens"), number(r, "completion_tokens"));
+    // The reference keeps one cost column; the baseline's file uses ours of
+    // picodollars as that column (nothing reads it back).
     let cost = prompt * 2_500_000 + completion * 10_000_000;
     let existing: Option<i64> = tx
         .query_row(
@@ -46,7 +48,7 @@ fn write_call(conn: &mut Connection, day: i64, r: &Value) -> rusqlite::Result<()
     if existing.is_some() {
         tx.execute(
             "UPDATE usage_daily SET requests = requests + 1, prompt_tokens = prompt_tokens + ?9,
-                completion_tokens = completion_tokens + ?10, cost = cost + ?11
+                completion_tokens = completion_tokens + ?10, cost_picos = cost_picos + ?11
              WHERE day = ?1 AND service = ?2 AND provider_id = ?3 AND model_id = ?4
              AND configuration_id = ?5 AND task_id = ?6 AND user_id = ?7 AND source_id = ?8",
             params![
@@ -67,7 +69,7 @@ fn write_call(conn: &mut Connection, day: i64, r: &Value) -> rusqlite::Result<()
         tx.execute(
             "INSERT INTO usage_daily (day, service, provider_id, model_id, configuration_id, task_id, user_id,
                 source_id, requests, prompt_tokens, completion_tokens, cache_read_tokens, cache_write_tokens,
-                characters, audio_seconds, images, cost)
+                characters, audio_seconds, images, cost_picos)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9, ?10, 0, 0, 0, 0, 0, ?11)",
             params![day, 1, 1, 1, 0, 0, id(r, "user"), id(r, "source"), prompt, completion, cost],
         )?;

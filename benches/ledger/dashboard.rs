@@ -231,16 +231,16 @@ async fn measure(options: &Options, database: &str) -> Latency {
 
 /// The same figures by plain GROUP BY over the aggregate, without rollups.
 const GROUP_BY: [&str; 7] = [
-    "SELECT CAST(SUM(requests) AS BIGINT), CAST(SUM(prompt_tokens + completion_tokens) AS BIGINT), CAST(SUM(cost) AS BIGINT) FROM usage_daily WHERE day BETWEEN $1 AND $2",
-    "SELECT day, CAST(SUM(requests) AS BIGINT), CAST(SUM(cost) AS BIGINT) FROM usage_daily WHERE day BETWEEN $1 AND $2 GROUP BY day",
-    "SELECT provider_id, CAST(SUM(requests) AS BIGINT), CAST(SUM(cost) AS BIGINT) FROM usage_daily WHERE day BETWEEN $1 AND $2 GROUP BY provider_id",
-    "SELECT model_id, CAST(SUM(requests) AS BIGINT), CAST(SUM(cost) AS BIGINT) FROM usage_daily WHERE day BETWEEN $1 AND $2 GROUP BY model_id",
-    "SELECT service, CAST(SUM(requests) AS BIGINT), CAST(SUM(cost) AS BIGINT) FROM usage_daily WHERE day BETWEEN $1 AND $2 GROUP BY service",
-    "SELECT source_id, CAST(SUM(requests) AS BIGINT), CAST(SUM(cost) AS BIGINT) FROM usage_daily WHERE day BETWEEN $1 AND $2 GROUP BY source_id",
-    "SELECT user_id, CAST(SUM(requests) AS BIGINT), CAST(SUM(cost) AS BIGINT) FROM usage_daily WHERE day BETWEEN $1 AND $2 GROUP BY user_id",
+    "SELECT CAST(SUM(requests) AS BIGINT), CAST(SUM(prompt_tokens + completion_tokens) AS BIGINT), CAST(SUM(cost_dollars) AS BIGINT), CAST(SUM(cost_picos) AS BIGINT) FROM usage_daily WHERE day BETWEEN $1 AND $2",
+    "SELECT day, CAST(SUM(requests) AS BIGINT), CAST(SUM(cost_dollars) AS BIGINT), CAST(SUM(cost_picos) AS BIGINT) FROM usage_daily WHERE day BETWEEN $1 AND $2 GROUP BY day",
+    "SELECT provider_id, CAST(SUM(requests) AS BIGINT), CAST(SUM(cost_dollars) AS BIGINT), CAST(SUM(cost_picos) AS BIGINT) FROM usage_daily WHERE day BETWEEN $1 AND $2 GROUP BY provider_id",
+    "SELECT model_id, CAST(SUM(requests) AS BIGINT), CAST(SUM(cost_dollars) AS BIGINT), CAST(SUM(cost_picos) AS BIGINT) FROM usage_daily WHERE day BETWEEN $1 AND $2 GROUP BY model_id",
+    "SELECT service, CAST(SUM(requests) AS BIGINT), CAST(SUM(cost_dollars) AS BIGINT), CAST(SUM(cost_picos) AS BIGINT) FROM usage_daily WHERE day BETWEEN $1 AND $2 GROUP BY service",
+    "SELECT source_id, CAST(SUM(requests) AS BIGINT), CAST(SUM(cost_dollars) AS BIGINT), CAST(SUM(cost_picos) AS BIGINT) FROM usage_daily WHERE day BETWEEN $1 AND $2 GROUP BY source_id",
+    "SELECT user_id, CAST(SUM(requests) AS BIGINT), CAST(SUM(cost_dollars) AS BIGINT), CAST(SUM(cost_picos) AS BIGINT) FROM usage_daily WHERE day BETWEEN $1 AND $2 GROUP BY user_id",
 ];
 /// This month's cost per user (the budget bars).
-const GROUP_BY_MONTH: &str = "SELECT user_id, CAST(SUM(cost) AS BIGINT) FROM usage_daily WHERE day BETWEEN $1 AND $2 GROUP BY user_id";
+const GROUP_BY_MONTH: &str = "SELECT user_id, CAST(SUM(cost_dollars) AS BIGINT), CAST(SUM(cost_picos) AS BIGINT) FROM usage_daily WHERE day BETWEEN $1 AND $2 GROUP BY user_id";
 
 fn window() -> (i64, i64, i64) {
     use chrono::Datelike;

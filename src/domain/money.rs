@@ -4,10 +4,12 @@
 //! exactly one picodollar, so every priced cost is an integer in this unit and
 //! no rounding ever happens between a call and the dashboard total.
 //!
-//! Amounts are held in 128 bits, so sums over any window are exact; a
-//! stored row holds 64 bits (`to_stored`), which caps one aggregate row
-//! (one day of one combination, a day's total, a user's week) at
-//! `MAX_STORED`.
+//! Amounts are held in 128 bits, so sums over any window are exact. A
+//! stored total (one day of one combination, a day's total, a user's week)
+//! keeps whole dollars and the picodollars below a dollar in two 64-bit
+//! columns (`to_parts`, at most `MAX_TOTAL`); a single stored amount (a
+//! budget limit, a hold) one column of picodollars (`to_stored`, at most
+//! `MAX_STORED`).
 
 use std::fmt;
 use std::ops::{Add, AddAssign};
@@ -25,6 +27,12 @@ pub struct Money(i128);
 /// The most one stored amount holds: `i64::MAX` picodollars, about
 /// $9.2 million.
 pub const MAX_STORED: Money = Money(i64::MAX as i128);
+
+/// The most a stored total holds: its whole dollars stay one below
+/// `i64::MAX` (room for the carry of its picodollars), about 9.2 × 10¹⁸
+/// dollars.
+pub const MAX_TOTAL: Money =
+    Money((i64::MAX as i128 - 1) * UNITS_PER_USD as i128 + (UNITS_PER_USD as i128 - 1));
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MoneyError {
@@ -58,6 +66,19 @@ impl Money {
     /// The amount as a stored column holds it, if it fits (see `MAX_STORED`).
     pub fn to_stored(self) -> Option<i64> {
         i64::try_from(self.0).ok()
+    }
+
+    /// A non-negative amount as a stored total keeps it: whole dollars and
+    /// the picodollars below a dollar, if it fits (see `MAX_TOTAL`).
+    pub fn to_parts(self) -> Option<[i64; 2]> {
+        if self.0 < 0 || self > MAX_TOTAL {
+            return None;
+        }
+        let unit = i128::from(UNITS_PER_USD);
+        Some([
+            i64::try_from(self.0 / unit).ok()?,
+            i64::try_from(self.0 % unit).ok()?,
+        ])
     }
 
     /// Parses a non-negative decimal string of dollars, e.g. `"12.5"`.
@@ -218,6 +239,22 @@ pub(crate) fn parse_decimal(text: &str, digits: usize) -> Result<(i64, i64), Dec
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stored_total_keeps_dollars_and_picodollars() {
+        let m = Money::from_parts(9_223_372, 36_854_775_808);
+        assert_eq!(m.to_stored(), None, "past one column");
+        assert_eq!(m.to_parts(), Some([9_223_372, 36_854_775_808]));
+        assert_eq!(Money::ZERO.to_parts(), Some([0, 0]));
+        assert_eq!(
+            MAX_TOTAL.to_parts(),
+            Some([i64::MAX - 1, UNITS_PER_USD - 1])
+        );
+        assert_eq!((MAX_TOTAL + Money(1)).to_parts(), None);
+        assert_eq!(Money(-1).to_parts(), None);
+        let [dollars, picos] = m.to_parts().unwrap();
+        assert_eq!(Money::from_parts(dollars, picos), m);
+    }
 
     #[test]
     fn parses_and_prints_exactly() {

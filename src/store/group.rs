@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{BatchResult, PreparedRecord, StoreError, StoreResult};
 use crate::domain::FieldError;
-use crate::domain::money::MAX_STORED;
+use crate::domain::money::MAX_TOTAL;
 
 /// Records in one group at most; bounds a transaction's size and latency.
 const MAX_GROUP_RECORDS: usize = 20_000;
@@ -74,7 +74,7 @@ fn too_large(batch: &[PreparedRecord]) -> BatchResult {
         index,
         field: "cost_usd".into(),
         message: format!(
-            "would take a stored total (a day's, or a user's week) past ${MAX_STORED}, \
+            "would take a stored total (a day's, or a user's week) past ${MAX_TOTAL}, \
              the most one row holds; nothing of this request was recorded"
         ),
     }])

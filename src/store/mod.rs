@@ -63,6 +63,13 @@ pub(crate) fn stored(amount: Money, field: &str) -> StoreResult<i64> {
         .ok_or_else(|| StoreError::TooLarge(field.into()))
 }
 
+/// A cost as a stored total's two columns keep it (whole dollars, then
+/// picodollars); refused as the records' `cost_usd`.
+pub(crate) fn stored_cost(cost: Money) -> StoreResult<[i64; 2]> {
+    cost.to_parts()
+        .ok_or_else(|| StoreError::TooLarge("cost_usd".into()))
+}
+
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// A dimension of the per-day rollups that analytics read.

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::domain::{Counts, Day, FieldError, Money, Pricing, ServiceType, Totals, UsageRecord};
-use crate::store::{StoreResult, stored};
+use crate::store::{StoreResult, stored_cost};
 
 /// The provider of a discovered model reported without one.
 pub const UNKNOWN_PROVIDER: &str = "unknown";
@@ -293,8 +293,9 @@ impl Amounts {
     /// The integer columns of an aggregate row after `day` and `service`,
     /// in the order both stores' upserts take them; an error when the
     /// cost is more than one row holds.
-    pub fn columns(&self, k: &AggregateKey) -> StoreResult<[i64; 15]> {
+    pub fn columns(&self, k: &AggregateKey) -> StoreResult<[i64; 16]> {
         let c = &self.counts;
+        let [dollars, picos] = stored_cost(self.cost)?;
         Ok([
             k.provider,
             k.model,
@@ -310,7 +311,8 @@ impl Amounts {
             c.characters,
             c.audio_seconds,
             c.images,
-            stored(self.cost, "cost_usd")?,
+            dollars,
+            picos,
         ])
     }
 

@@ -160,7 +160,7 @@ pub fn usage_row(r: &dyn Columns) -> StoreResult<UsageRow> {
             audio_seconds: r.int(14)?,
             images: r.int(15)?,
         },
-        cost: Money::from_picos(r.int(16)?),
+        cost: Money::from_parts(r.int(16)?, r.int(17)?),
     })
 }
 

@@ -8,15 +8,37 @@ macro_rules! usage_columns {
     () => {
         "INSERT INTO usage_daily (day, service, provider_id, model_id, configuration_id, task_id,
         user_id, source_id, requests, prompt_tokens, completion_tokens, cache_read_tokens,
-        cache_write_tokens, characters, audio_seconds, images, cost)"
+        cache_write_tokens, characters, audio_seconds, images, cost_dollars, cost_picos)"
     };
 }
-/// What an upsert adds to an existing aggregate row. A cost that would pass
-/// 64 bits becomes NULL, which the NOT NULL column refuses (SQLite would
-/// otherwise store the sum as a float): the store reports it as too large.
+/// What an upsert adds to a stored cost: the picodollars below a dollar
+/// carry into the whole dollars. Whole dollars that would pass 64 bits
+/// (about 9.2 × 10¹⁸ dollars) become NULL, which the NOT NULL column refuses
+/// (SQLite would otherwise store the sum as a float): the store reports it
+/// as too large.
+macro_rules! add_cost {
+    ($table:literal) => {
+        concat!(
+            "cost_dollars = CASE WHEN ",
+            $table,
+            ".cost_dollars <= 9223372036854775806 - excluded.cost_dollars
+            THEN ",
+            $table,
+            ".cost_dollars + excluded.cost_dollars
+                + (",
+            $table,
+            ".cost_picos + excluded.cost_picos) / 1000000000000 END,
+        cost_picos = (",
+            $table,
+            ".cost_picos + excluded.cost_picos) % 1000000000000"
+        )
+    };
+}
+/// What an upsert adds to an existing aggregate row.
 macro_rules! add_usage {
     () => {
-        "ON CONFLICT (day, service, provider_id, model_id, configuration_id, task_id, user_id, source_id)
+        concat!(
+            "ON CONFLICT (day, service, provider_id, model_id, configuration_id, task_id, user_id, source_id)
     DO UPDATE SET requests = usage_daily.requests + excluded.requests,
         prompt_tokens = usage_daily.prompt_tokens + excluded.prompt_tokens,
         completion_tokens = usage_daily.completion_tokens + excluded.completion_tokens,
@@ -24,32 +46,34 @@ macro_rules! add_usage {
         cache_write_tokens = usage_daily.cache_write_tokens + excluded.cache_write_tokens,
         characters = usage_daily.characters + excluded.characters,
         audio_seconds = usage_daily.audio_seconds + excluded.audio_seconds,
-        images = usage_daily.images + excluded.images,
-        cost = CASE WHEN usage_daily.cost <= 9223372036854775807 - excluded.cost
-            THEN usage_daily.cost + excluded.cost END"
+        images = usage_daily.images + excluded.images, ",
+            $crate::store::sql::add_cost!("usage_daily")
+        )
     };
 }
 macro_rules! rollup_columns {
     () => {
-        "INSERT INTO usage_rollup (dim, day, item, requests, tokens, cost)"
+        "INSERT INTO usage_rollup (dim, day, item, requests, tokens, cost_dollars, cost_picos)"
     };
 }
-/// What an upsert adds to an existing rollup row; the cost as in `add_usage`.
+/// What an upsert adds to an existing rollup row.
 macro_rules! add_rollup {
     () => {
-        "ON CONFLICT (dim, day, item) DO UPDATE SET requests = usage_rollup.requests + excluded.requests,
-        tokens = usage_rollup.tokens + excluded.tokens,
-        cost = CASE WHEN usage_rollup.cost <= 9223372036854775807 - excluded.cost
-            THEN usage_rollup.cost + excluded.cost END"
+        concat!(
+            "ON CONFLICT (dim, day, item) DO UPDATE SET requests = usage_rollup.requests + excluded.requests,
+        tokens = usage_rollup.tokens + excluded.tokens, ",
+            $crate::store::sql::add_cost!("usage_rollup")
+        )
     };
 }
-pub(crate) use {add_rollup, add_usage, rollup_columns, usage_columns};
-/// The cost summed in two parts, whole dollars and the picodollars below a
-/// dollar, so neither sum passes 64 bits (`rows::totals` joins them).
+pub(crate) use {add_cost, add_rollup, add_usage, rollup_columns, usage_columns};
+/// A stored cost summed in its two parts (`rows::totals` joins them). Each
+/// row's picodollars are below a dollar, so their sum passes 64 bits only
+/// over more than 9 million rows, far more than any window reads (and the
+/// databases report an overflow rather than wrap).
 macro_rules! summed_cost {
     () => {
-        "CAST(COALESCE(SUM(cost / 1000000000000), 0) AS BIGINT),
-        CAST(COALESCE(SUM(cost % 1000000000000), 0) AS BIGINT)"
+        "CAST(COALESCE(SUM(cost_dollars), 0) AS BIGINT), CAST(COALESCE(SUM(cost_picos), 0) AS BIGINT)"
     };
 }
 /// Requests, tokens and cost summed.
@@ -170,7 +194,8 @@ pub const HAS_USAGE: &str = "SELECT EXISTS (SELECT 1 FROM usage_daily)";
 /// backends order text the same way.
 pub const USAGE_ROWS: &str = "SELECT d.day, d.service, p.identifier, m.identifier, c.identifier,
         t.identifier, u.username, s.label, d.requests, d.prompt_tokens, d.completion_tokens,
-        d.cache_read_tokens, d.cache_write_tokens, d.characters, d.audio_seconds, d.images, d.cost
+        d.cache_read_tokens, d.cache_write_tokens, d.characters, d.audio_seconds, d.images, d.cost_dollars,
+        d.cost_picos
     FROM usage_daily d
     JOIN providers p ON p.id = d.provider_id
     LEFT JOIN models m ON m.id = d.model_id
@@ -194,16 +219,19 @@ pub const ROLLUP_WEEKS: &str = concat!(
     "SELECT item, ",
     summed_totals!(),
     " FROM (
-        SELECT item, requests, tokens, cost FROM usage_rollup WHERE dim = $1 AND day BETWEEN $2 AND $3
+        SELECT item, requests, tokens, cost_dollars, cost_picos FROM usage_rollup
+            WHERE dim = $1 AND day BETWEEN $2 AND $3
         UNION ALL
-        SELECT item, requests, tokens, cost FROM usage_rollup WHERE dim = $4 AND day BETWEEN $5 AND $6
+        SELECT item, requests, tokens, cost_dollars, cost_picos FROM usage_rollup
+            WHERE dim = $4 AND day BETWEEN $5 AND $6
         UNION ALL
-        SELECT item, requests, tokens, cost FROM usage_rollup WHERE dim = $7 AND day BETWEEN $8 AND $9
+        SELECT item, requests, tokens, cost_dollars, cost_picos FROM usage_rollup
+            WHERE dim = $7 AND day BETWEEN $8 AND $9
     ) parts GROUP BY item"
 );
 /// One row per day with usage (dim 0 has one item). Plan: primary key range.
-pub const DAILY_TOTALS: &str = "SELECT day, requests, tokens, cost / 1000000000000,
-        cost % 1000000000000 FROM usage_rollup
+pub const DAILY_TOTALS: &str = "SELECT day, requests, tokens, cost_dollars, cost_picos
+    FROM usage_rollup
     WHERE dim = 0 AND day BETWEEN $1 AND $2 ORDER BY day";
 /// Plan: primary key range on the model rollup, then the models' primary key.
 pub const UNPRICED_REQUESTS: &str = "SELECT CAST(COALESCE(SUM(r.requests), 0) AS BIGINT)
@@ -305,9 +333,11 @@ pub const ROLLUP_ITEM: &str = concat!(
 macro_rules! held_totals {
     () => {
         concat!(
-            "SELECT CAST(COUNT(*) AS BIGINT), CAST(COALESCE(SUM(tokens), 0) AS BIGINT), ",
-            summed_cost!(),
-            " FROM reservations"
+            // A hold's cost is one column of picodollars: summed in two
+            // parts, like a stored total's, so that no sum passes 64 bits.
+            "SELECT CAST(COUNT(*) AS BIGINT), CAST(COALESCE(SUM(tokens), 0) AS BIGINT),
+            CAST(COALESCE(SUM(cost / 1000000000000), 0) AS BIGINT),
+            CAST(COALESCE(SUM(cost % 1000000000000), 0) AS BIGINT) FROM reservations"
         )
     };
 }

@@ -102,7 +102,9 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::Database(db)
                 if db
                     .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
-                    .is_some_and(|pg| pg.code() == "23502" && pg.column() == Some("cost")) =>
+                    .is_some_and(|pg| {
+                        pg.code() == "23502" && pg.column() == Some("cost_dollars")
+                    }) =>
             {
                 StoreError::TooLarge("cost_usd".into())
             }

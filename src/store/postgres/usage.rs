@@ -11,7 +11,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 
 use crate::store::resolve::{self, Names, ResolvedRecord, Snapshot};
 use crate::store::rows::{self, Columns};
-use crate::store::{BatchResult, PreparedRecord, StoreError, StoreResult, stored};
+use crate::store::{BatchResult, PreparedRecord, StoreError, StoreResult, stored_cost};
 use crate::store::{group, sql};
 
 const ATTEMPTS: usize = 5;
@@ -41,13 +41,14 @@ const UPSERT_USAGE: &str = concat!(
     sql::usage_columns!(),
     " SELECT * FROM UNNEST($1::int4[], $2::int2[], $3::int8[], $4::int8[], $5::int8[], $6::int8[],
         $7::int8[], $8::int8[], $9::int8[], $10::int8[], $11::int8[], $12::int8[], $13::int8[],
-        $14::int8[], $15::int8[], $16::int8[], $17::int8[]) ",
+        $14::int8[], $15::int8[], $16::int8[], $17::int8[], $18::int8[]) ",
     sql::add_usage!()
 );
 
 const UPSERT_ROLLUP: &str = concat!(
     sql::rollup_columns!(),
-    " SELECT * FROM UNNEST($1::int2[], $2::int4[], $3::int8[], $4::int8[], $5::int8[], $6::int8[]) ",
+    " SELECT * FROM UNNEST($1::int2[], $2::int4[], $3::int8[], $4::int8[], $5::int8[], $6::int8[],
+        $7::int8[]) ",
     sql::add_rollup!()
 );
 
@@ -306,7 +307,7 @@ async fn record_once(
             .await?;
     }
     if !deltas.is_empty() {
-        let mut cols: [Vec<i64>; 15] = Default::default();
+        let mut cols: [Vec<i64>; 16] = Default::default();
         let mut days = Vec::with_capacity(deltas.len());
         let mut services = Vec::with_capacity(deltas.len());
         for (k, a) in &deltas {
@@ -326,13 +327,14 @@ async fn record_once(
         let rollups = resolve::rollups(&deltas);
         let mut dims = Vec::with_capacity(rollups.len());
         let mut days = Vec::with_capacity(rollups.len());
-        let mut cols: [Vec<i64>; 4] = Default::default();
+        let mut cols: [Vec<i64>; 5] = Default::default();
         for ((dim, day, item), t) in rollups {
             dims.push(dim);
             days.push(day);
-            for (col, v) in
-                cols.iter_mut()
-                    .zip([item, t.requests, t.tokens, stored(t.cost, "cost_usd")?])
+            let [dollars, picos] = stored_cost(t.cost)?;
+            for (col, v) in cols
+                .iter_mut()
+                .zip([item, t.requests, t.tokens, dollars, picos])
             {
                 col.push(v);
             }

@@ -82,7 +82,7 @@ impl From<rusqlite::Error> for StoreError {
                  owner and permissions"
             )),
             // Only an upsert's overflow guard makes a cost NULL (see sql.rs).
-            Some(ErrorCode::ConstraintViolation) if e.to_string().ends_with(".cost") => {
+            Some(ErrorCode::ConstraintViolation) if e.to_string().ends_with(".cost_dollars") => {
                 StoreError::TooLarge("cost_usd".into())
             }
             _ => StoreError::Database(e.to_string()),

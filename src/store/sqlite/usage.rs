@@ -24,7 +24,7 @@ use crate::store::group;
 use crate::store::resolve::{self, KnownKeys, Names, Snapshot};
 use crate::store::rows;
 use crate::store::sql;
-use crate::store::{BatchResult, PreparedRecord, StoreError, StoreResult, UsageRow, stored};
+use crate::store::{BatchResult, PreparedRecord, StoreError, StoreResult, UsageRow, stored_cost};
 
 /// A multi-row statement: `head`, then `rows` groups of `columns` values,
 /// then `tail`.
@@ -88,14 +88,14 @@ impl RowsStatement {
 
 static UPSERT_USAGE: RowsStatement = RowsStatement {
     head: concat!(sql::usage_columns!(), " VALUES"),
-    columns: 17,
+    columns: 18,
     tail: sql::add_usage!(),
     texts: OnceLock::new(),
 };
 
 static UPSERT_ROLLUP: RowsStatement = RowsStatement {
     head: concat!(sql::rollup_columns!(), " VALUES"),
-    columns: 6,
+    columns: 7,
     tail: sql::add_rollup!(),
     texts: OnceLock::new(),
 };
@@ -456,10 +456,10 @@ fn record_in_transaction(
     for id in &settled {
         tx.prepare_cached(sql::SETTLE_RESERVATION)?.execute([id])?;
     }
-    let usage: Vec<[i64; 17]> = deltas
+    let usage: Vec<[i64; 18]> = deltas
         .iter()
         .map(|(k, a)| {
-            let mut row = [0; 17];
+            let mut row = [0; 18];
             row[0] = k.day.into();
             row[1] = k.service.into();
             row[2..].copy_from_slice(&a.columns(k)?);
@@ -467,18 +467,12 @@ fn record_in_transaction(
         })
         .collect::<StoreResult<_>>()?;
     UPSERT_USAGE.execute(&tx, &as_values(&usage))?;
-    let rollups: Vec<[i64; 6]> = resolve::rollups(&deltas)
+    let rollups: Vec<[i64; 7]> = resolve::rollups(&deltas)
         .into_iter()
         .map(|((dim, day, item), t)| {
             let (dim, day) = (dim.into(), day.into());
-            Ok([
-                dim,
-                day,
-                item,
-                t.requests,
-                t.tokens,
-                stored(t.cost, "cost_usd")?,
-            ])
+            let [dollars, picos] = stored_cost(t.cost)?;
+            Ok([dim, day, item, t.requests, t.tokens, dollars, picos])
         })
         .collect::<StoreResult<_>>()?;
     UPSERT_ROLLUP.execute(&tx, &as_values(&rollups))?;
