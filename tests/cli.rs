@@ -315,6 +315,26 @@ async fn a_time_zone_mismatch_names_the_databases_zone(db: &TestDb) {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("Mars/Base"));
 }
 
+/// `migrate` says what it did: every migration on a new database, none on
+/// a migrated one.
+async fn migrate_says_how_many_migrations_it_applied(db: &TestDb) {
+    let version = llm_ledger::store::SCHEMA_VERSION;
+    let first = run_ok(cli(&db.url).arg("migrate"));
+    assert!(
+        first.contains(&format!(
+            "schema version {version}: {version} migrations applied"
+        )),
+        "{first}"
+    );
+    let again = run_ok(cli(&db.url).arg("migrate"));
+    assert!(
+        again.contains(&format!(
+            "schema version {version}: no migration was needed"
+        )),
+        "{again}"
+    );
+}
+
 async fn report_prints_tables_json_and_csv(db: &TestDb) {
     let dir = tempfile::tempdir().unwrap();
     let catalog = dir.path().join("catalog.toml");
@@ -390,6 +410,7 @@ both_stores!(
     unwritable_output_is_an_error_not_a_panic,
     serve_creates_the_first_admin_once,
     a_time_zone_mismatch_names_the_databases_zone,
+    migrate_says_how_many_migrations_it_applied,
 );
 
 /// Commands that fail on their arguments leave nothing behind: a bad time

@@ -56,6 +56,8 @@ pub struct App {
     tokens: Mutex<HashMap<String, (Option<ApiToken>, Instant)>>,
     reservation_ttl: Duration,
     login_throttle: sessions::LoginThrottle,
+    /// Migrations this `open` applied (every command migrates on open).
+    migrations_applied: usize,
 }
 
 impl App {
@@ -69,7 +71,7 @@ impl App {
             .transpose()
             .map_err(|m| AppError::invalid("timezone", m))?;
         let store = store::connect(url).await?;
-        store.migrate().await?;
+        let migrations_applied = store.migrate().await?;
         let zone = match (store.timezone().await?, requested) {
             (Some(stored), Some(requested)) if !same_zone(&stored, requested.name()) => {
                 return Err(AppError::invalid(
@@ -94,7 +96,13 @@ impl App {
             tokens: Mutex::new(HashMap::new()),
             reservation_ttl: DEFAULT_RESERVATION_TTL,
             login_throttle: sessions::LoginThrottle::default(),
+            migrations_applied,
         })
+    }
+
+    /// How many schema migrations opening the ledger applied.
+    pub fn migrations_applied(&self) -> usize {
+        self.migrations_applied
     }
 
     pub fn timezone(&self) -> Tz {

@@ -87,9 +87,15 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => serve::run(app, args).await,
         Command::SeedUsage(args) => seed::run(&app, args).await,
         Command::Migrate => {
+            let applied = match app.migrations_applied() {
+                0 => "no migration was needed".to_string(),
+                1 => "1 migration applied".to_string(),
+                n => format!("{n} migrations applied"),
+            };
             say!(
-                "The {} database is up to date (time zone {}).",
+                "The {} database is up to date at schema version {}: {applied} (time zone {}).",
                 app.backend(),
+                crate::store::SCHEMA_VERSION,
                 app.timezone().name()
             );
             Ok(())

@@ -20,6 +20,9 @@ macro_rules! migrations {
 pub const SQLITE: &[Migration] = migrations!("sqlite": 1 => "0001_init", 2 => "0002_rollups", 3 => "0003_demo_marks", 4 => "0004_sessions", 5 => "0005_reservations", 6 => "0006_user_weeks", 7 => "0007_idempotency_log", 8 => "0008_idempotency_age", 9 => "0009_key_fingerprints", 10 => "0010_cost_in_two_parts");
 pub const POSTGRES: &[Migration] = migrations!("postgres": 1 => "0001_init", 2 => "0002_rollups", 3 => "0003_demo_marks", 4 => "0004_sessions", 5 => "0005_reservations", 6 => "0006_user_weeks", 7 => "0007_idempotency_log", 8 => "0008_idempotency_age", 9 => "0009_key_fingerprints", 10 => "0010_cost_in_two_parts");
 
+/// The newest migration's version: the schema a migrated database has.
+pub const SCHEMA_VERSION: i64 = SQLITE[SQLITE.len() - 1].version;
+
 /// Whether a version is applied; recording one as applied. (`$N`
 /// placeholders, which both backends read.)
 pub const IS_APPLIED: &str = "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)";

@@ -21,6 +21,7 @@ use crate::domain::{
     Totals, User,
 };
 
+pub use migrations::SCHEMA_VERSION;
 pub use resolve::{PreparedRecord, UsageRow};
 
 #[derive(Clone, Debug, thiserror::Error)]
