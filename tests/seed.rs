@@ -360,3 +360,36 @@ async fn demo_serves_a_seeded_dashboard() {
         second.banner
     );
 }
+
+/// On PostgreSQL a seeded ledger has statistics (the dashboard's plans need
+/// them; autovacuum analyzes late, or never where it is off), and the
+/// hourly upkeep vacuums exactly when the server's autovacuum is off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_is_analyzed_after_seeding_and_vacuumed_without_autovacuum() {
+    use sqlx::Connection;
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let app = db.open("Europe/Berlin").await;
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let statistics = "SELECT count(*) FROM pg_stats WHERE tablename = 'usage_rollup'";
+    assert_eq!(count(&mut conn, statistics).await, 0);
+    app.seed_usage(small(7), |_, _| {}).await.unwrap();
+    assert!(count(&mut conn, statistics).await > 0);
+
+    let autovacuum: String = sqlx::query_scalar("SELECT current_setting('autovacuum')")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let vacuumed = app.vacuum_if_unattended().await.unwrap();
+    assert_eq!(vacuumed, autovacuum == "off");
+    if vacuumed {
+        // Only VACUUM marks pages all-visible; ANALYZE only counts them.
+        let visible = "SELECT relallvisible::bigint FROM pg_class WHERE relname = 'usage_rollup'";
+        assert!(count(&mut conn, visible).await > 0);
+    }
+}
+
+async fn count(conn: &mut sqlx::PgConnection, sql: &'static str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(conn).await.unwrap()
+}

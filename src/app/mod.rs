@@ -168,6 +168,17 @@ impl App {
         Ok(self.store.prune(Utc::now() - IDEMPOTENCY_RETENTION).await?)
     }
 
+    /// After a bulk load (seeding, an import): statistics for the planner.
+    pub async fn analyze(&self) -> AppResult<()> {
+        Ok(self.store.analyze().await?)
+    }
+
+    /// Vacuums where the database server does not (see
+    /// `Store::vacuum_if_unattended`); returns whether it did.
+    pub async fn vacuum_if_unattended(&self) -> AppResult<bool> {
+        Ok(self.store.vacuum_if_unattended().await?)
+    }
+
     pub async fn usage_rows(&self, from: Day, to: Day) -> AppResult<Vec<UsageRow>> {
         Ok(self.store.usage_rows(from, to).await?)
     }

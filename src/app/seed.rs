@@ -421,6 +421,7 @@ impl App {
             Scale::Small => self.seed_small(days, options.seed, &progress).await?,
             Scale::Large => self.seed_large(days, options.seed, &progress).await?,
         };
+        self.analyze().await?;
         Ok(summary)
     }
 

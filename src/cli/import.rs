@@ -123,6 +123,7 @@ pub async fn run(app: &App, args: ImportArgs) -> Result<()> {
     }
     import.send(app).await?;
     bar.finish_and_clear();
+    app.analyze().await?;
     say!(
         "Imported {total} records from {name} ({} recorded, {} duplicates skipped).",
         import.recorded,

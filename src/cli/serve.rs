@@ -45,7 +45,7 @@ pub async fn listen(addr: SocketAddr) -> Result<TcpListener> {
 /// Serves the ledger until SIGINT or SIGTERM.
 pub async fn serve(app: App, listener: TcpListener) -> Result<()> {
     let app = Arc::new(app);
-    tokio::spawn(prune_expired(app.clone()));
+    tokio::spawn(upkeep(app.clone()));
     let addr = listener.local_addr()?;
     say!(
         "llm-ledger is serving http://{addr} ({} database, time zone {})",
@@ -57,15 +57,25 @@ pub async fn serve(app: App, listener: TcpListener) -> Result<()> {
     Ok(())
 }
 
-/// Forgets idempotency keys past their retention, hourly.
-async fn prune_expired(app: Arc<App>) {
+/// Hourly upkeep: forgets idempotency keys past their retention, and from the
+/// second hour on vacuums where the database server does not (a first
+/// vacuum of a large database is long, and would slow the start).
+async fn upkeep(app: Arc<App>) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
-    loop {
+    for hour in 0u64.. {
         tick.tick().await;
         match app.prune_expired().await {
             Ok(0) => {}
             Ok(n) => tracing::info!(keys = n, "forgot expired idempotency keys"),
             Err(e) => tracing::warn!(error = %e, "cannot prune idempotency keys"),
+        }
+        if hour == 0 {
+            continue;
+        }
+        match app.vacuum_if_unattended().await {
+            Ok(false) => {}
+            Ok(true) => tracing::info!("vacuumed the ledger's tables (autovacuum is off)"),
+            Err(e) => tracing::warn!(error = %e, "cannot vacuum the ledger's tables"),
         }
     }
 }

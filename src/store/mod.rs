@@ -332,6 +332,16 @@ pub trait Store: Send + Sync + 'static {
     /// Forgets idempotency keys first seen, and reservations that expired,
     /// before `before`; returns how many rows went.
     async fn prune(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+    /// Brings the query planner's statistics up to date, after a bulk load:
+    /// PostgreSQL plans the dashboard's reads from them, and without them
+    /// sorted a user rollup on disk (BENCHMARKS.md). SQLite's plans of
+    /// these primary-key ranges do not depend on them.
+    async fn analyze(&self) -> StoreResult<()>;
+    /// The upkeep autovacuum would do, where the database server runs
+    /// without it (PostgreSQL's `autovacuum = off`): VACUUM (ANALYZE), so
+    /// that rewritten rows do not pile up and statistics follow the new
+    /// days. Returns whether it ran.
+    async fn vacuum_if_unattended(&self) -> StoreResult<bool>;
     /// The aggregate rows of the days `from..=to`, with names, in key order.
     async fn usage_rows(&self, from: Day, to: Day) -> StoreResult<Vec<UsageRow>>;
     /// Whether any usage is stored.

@@ -151,6 +151,14 @@ impl Columns for PgRow {
     }
 }
 
+/// The tables that grow, or whose rows are rewritten, as the ledger is used:
+/// the ones its statistics and vacuuming are about.
+macro_rules! tended_tables {
+    () => {
+        "usage_daily, usage_rollup, idempotency_keys, reservations, sessions, api_tokens, users"
+    };
+}
+
 type Query<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
 
 fn now_unix() -> i64 {
@@ -571,6 +579,26 @@ impl Store for PgStore {
                 .rows_affected();
         }
         Ok(total)
+    }
+
+    async fn analyze(&self) -> StoreResult<()> {
+        sqlx::raw_sql(concat!("ANALYZE ", tended_tables!()))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn vacuum_if_unattended(&self) -> StoreResult<bool> {
+        let autovacuum: String = sqlx::query_scalar("SELECT current_setting('autovacuum')")
+            .fetch_one(&self.pool)
+            .await?;
+        if autovacuum == "on" {
+            return Ok(false);
+        }
+        sqlx::raw_sql(concat!("VACUUM (ANALYZE) ", tended_tables!()))
+            .execute(&self.pool)
+            .await?;
+        Ok(true)
     }
 
     async fn usage_rows(&self, from: Day, to: Day) -> StoreResult<Vec<UsageRow>> {

@@ -603,6 +603,15 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn analyze(&self) -> StoreResult<()> {
+        Ok(())
+    }
+
+    async fn vacuum_if_unattended(&self) -> StoreResult<bool> {
+        // Space of deleted rows is reused, and nothing else needs upkeep.
+        Ok(false)
+    }
+
     async fn usage_rows(&self, from: Day, to: Day) -> StoreResult<Vec<UsageRow>> {
         self.read(move |conn| usage::rows(conn, from, to)).await
     }
