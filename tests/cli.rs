@@ -607,3 +607,31 @@ fn mistakes_that_would_do_nothing_say_so() {
     let stderr = fails(cli(&format!("sqlite://{}", missing.display())).arg("migrate"));
     assert!(stderr.contains("folder exists"), "{stderr}");
 }
+
+/// An import into PostgreSQL leaves the planner statistics of what it
+/// loaded (BENCHMARKS.md: without them the dashboard sorted on disk).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_into_postgres_is_analyzed() {
+    use sqlx::Connection;
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let usage = dir.path().join("usage.jsonl");
+    let lines: Vec<String> = (0..50)
+        .map(|i| {
+            format!(
+                r#"{{"service":"chat","model":"m{}","user":"u{i}","prompt_tokens":10}}"#,
+                i % 3
+            )
+        })
+        .collect();
+    std::fs::write(&usage, lines.join("\n")).unwrap();
+    run_ok(cli(&db.url).arg("migrate"));
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let statistics = "SELECT count(*) FROM pg_stats WHERE tablename = 'usage_rollup'";
+    let count = || sqlx::query_scalar::<_, i64>(statistics);
+    assert_eq!(count().fetch_one(&mut conn).await.unwrap(), 0);
+    run_ok(cli(&db.url).arg("import").arg(&usage));
+    assert!(count().fetch_one(&mut conn).await.unwrap() > 0);
+}
