@@ -4,7 +4,7 @@ mod common;
 
 use std::io::Write;
 
-use common::{CATALOG, ServeProcess, TestDb, cli, run_ok};
+use common::{CATALOG, ServeProcess, TestDb, USAGE_ROLLUP_STATISTICS, cli, run_ok};
 
 async fn catalog_apply_is_idempotent_and_export_round_trips(db: &TestDb) {
     let dir = tempfile::tempdir().unwrap();
@@ -612,7 +612,6 @@ fn mistakes_that_would_do_nothing_say_so() {
 /// loaded (BENCHMARKS.md: without them the dashboard sorted on disk).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_import_into_postgres_is_analyzed() {
-    use sqlx::Connection;
     let Some(db) = TestDb::postgres().await else {
         return;
     };
@@ -628,10 +627,7 @@ async fn an_import_into_postgres_is_analyzed() {
         .collect();
     std::fs::write(&usage, lines.join("\n")).unwrap();
     run_ok(cli(&db.url).arg("migrate"));
-    let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
-    let statistics = "SELECT count(*) FROM pg_stats WHERE tablename = 'usage_rollup'";
-    let count = || sqlx::query_scalar::<_, i64>(statistics);
-    assert_eq!(count().fetch_one(&mut conn).await.unwrap(), 0);
+    assert_eq!(db.pg_value::<i64>(USAGE_ROLLUP_STATISTICS).await, 0);
     run_ok(cli(&db.url).arg("import").arg(&usage));
-    assert!(count().fetch_one(&mut conn).await.unwrap() > 0);
+    assert!(db.pg_value::<i64>(USAGE_ROLLUP_STATISTICS).await > 0);
 }

@@ -9,7 +9,7 @@ use llm_ledger::app::{App, Scale, SeedOptions};
 use llm_ledger::domain::{Money, Range, Role, ServiceType, UsageRecord};
 use serde_json::Value;
 
-use common::{ServeProcess, TestDb, cli, run_ok};
+use common::{ServeProcess, TestDb, USAGE_ROLLUP_STATISTICS, cli, run_ok};
 
 fn small(seed: u64) -> SeedOptions {
     SeedOptions {
@@ -366,30 +366,20 @@ async fn demo_serves_a_seeded_dashboard() {
 /// hourly upkeep vacuums exactly when the server's autovacuum is off.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_is_analyzed_after_seeding_and_vacuumed_without_autovacuum() {
-    use sqlx::Connection;
     let Some(db) = TestDb::postgres().await else {
         return;
     };
     let app = db.open("Europe/Berlin").await;
-    let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
-    let statistics = "SELECT count(*) FROM pg_stats WHERE tablename = 'usage_rollup'";
-    assert_eq!(count(&mut conn, statistics).await, 0);
+    assert_eq!(db.pg_value::<i64>(USAGE_ROLLUP_STATISTICS).await, 0);
     app.seed_usage(small(7), |_, _| {}).await.unwrap();
-    assert!(count(&mut conn, statistics).await > 0);
+    assert!(db.pg_value::<i64>(USAGE_ROLLUP_STATISTICS).await > 0);
 
-    let autovacuum: String = sqlx::query_scalar("SELECT current_setting('autovacuum')")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
+    let autovacuum: String = db.pg_value("SELECT current_setting('autovacuum')").await;
     let vacuumed = app.vacuum_if_unattended().await.unwrap();
     assert_eq!(vacuumed, autovacuum == "off");
     if vacuumed {
         // Only VACUUM marks pages all-visible; ANALYZE only counts them.
         let visible = "SELECT relallvisible::bigint FROM pg_class WHERE relname = 'usage_rollup'";
-        assert!(count(&mut conn, visible).await > 0);
+        assert!(db.pg_value::<i64>(visible).await > 0);
     }
-}
-
-async fn count(conn: &mut sqlx::PgConnection, sql: &'static str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(conn).await.unwrap()
 }

@@ -16,6 +16,11 @@ use llm_ledger::app::{App, CatalogFile};
 
 pub const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
+/// How many columns of `usage_rollup` PostgreSQL keeps planner statistics
+/// of (none until the table is analyzed).
+pub const USAGE_ROLLUP_STATISTICS: &str =
+    "SELECT count(*) FROM pg_stats WHERE tablename = 'usage_rollup'";
+
 /// A database that exists for one test.
 pub struct TestDb {
     pub url: String,
@@ -66,6 +71,16 @@ impl TestDb {
             _dir: None,
             postgres: Some((admin, name)),
         })
+    }
+
+    /// The one value `sql` selects, read from this PostgreSQL database.
+    pub async fn pg_value<T>(&self, sql: &'static str) -> T
+    where
+        T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + Unpin,
+    {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&self.url).await.unwrap();
+        sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
     }
 
     pub async fn open(&self, timezone: &str) -> App {
