@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Context, Result, bail};
 use chrono::Utc;
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 
 use crate::app::{App, AppError};
 use crate::domain::UsageRecord;
@@ -88,8 +88,15 @@ pub async fn run(app: &App, args: ImportArgs) -> Result<()> {
     // Pass 2: record in batches. What only the ledger can check (a
     // reservation id, a reused idempotency key) is checked per batch.
     let bar = ProgressBar::new(total).with_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} records {per_sec} eta {eta}")
-            .expect("valid template"),
+        ProgressStyle::with_template("{bar:40} {pos}/{len} records {rate} eta {eta}")
+            .expect("valid template")
+            // indicatif's own {per_sec} prints four decimals of a records rate.
+            .with_key(
+                "rate",
+                |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.0}/s", state.per_sec());
+                },
+            ),
     );
     // Ctrl-C or SIGTERM stops the import between batches, so that it can
     // say what is stored and where to go on.
