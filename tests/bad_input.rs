@@ -274,6 +274,53 @@ async fn a_stalled_body_times_out(db: &TestDb) {
         let answer = String::from_utf8_lossy(&answer[..n]);
         assert!(answer.starts_with("HTTP/1.1 413"), "{path}: {answer}");
     }
+    // A client that sends all of an oversized body before it reads gets the
+    // 413 too, not a connection reset under its upload: with a declared
+    // length, and chunked (refused once the limit is passed).
+    let body = vec![b' '; 1536 * 1024];
+    let mut chunked = format!("{:x}\r\n", body.len()).into_bytes();
+    chunked.extend_from_slice(&body);
+    chunked.extend_from_slice(b"\r\n0\r\n\r\n");
+    for (framing, payload) in [
+        (format!("content-length: {}", body.len()), &body),
+        ("transfer-encoding: chunked".to_string(), &chunked),
+    ] {
+        let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        let head = format!(
+            "POST /api/v1/usage HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {secret}\r\ncontent-type: application/json\r\n{framing}\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream
+            .write_all(payload)
+            .await
+            .unwrap_or_else(|e| panic!("{framing}: the upload was cut off: {e}"));
+        let mut answer = Vec::new();
+        stream
+            .read_to_end(&mut answer)
+            .await
+            .unwrap_or_else(|e| panic!("{framing}: no answer: {e}"));
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 413"), "{framing}: {answer}");
+    }
+    // But the server reads such a rest only so far (8 MiB, or 5 s): a
+    // client that sends on without end is cut off.
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/usage HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {secret}\r\ncontent-length: 1000000000\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let endless = async {
+        let mut sent = 0usize;
+        while stream.write_all(&body).await.is_ok() {
+            sent += body.len();
+        }
+        sent
+    };
+    // Bounds this test's wait, not the server's speed.
+    let sent = tokio::time::timeout(std::time::Duration::from_secs(120), endless)
+        .await
+        .expect("the server cuts off an endless upload");
+    assert!(sent < 1_000_000_000, "sent {sent} bytes");
     assert_eq!(totals(&server.app).await.0, 0);
 }
 

@@ -4,7 +4,9 @@
 //! between requests, so connections opened and left silent, or trickling
 //! headers, are closed. At most `MAX_CONNECTIONS` are served at once; further
 //! ones wait in the listen queue rather than use up the process's file
-//! descriptors. (Bodies have their own bound: `api::body::read`.)
+//! descriptors. (Bodies have their own bound: `api::body::read`.) A closing
+//! connection lingers (`linger`), so that an answer sent before a body was
+//! read reaches a client still sending it.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -20,6 +22,8 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
+
+use super::linger::Lingering;
 
 /// How long a client may take to send a request's headers, and how long a
 /// kept-alive connection may idle between requests. Longer than the idle
@@ -72,7 +76,8 @@ pub async fn run(
                     .insert(ConnectInfo::<SocketAddr>(peer));
                 router.clone().oneshot(request)
             });
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let stream = TokioIo::new(Lingering::new(stream));
+        let connection = graceful.watch(http.serve_connection(stream, service));
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::debug!(error = %e, %peer, "connection ended");
