@@ -14,18 +14,21 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
-use tokio::time::Sleep;
+use tokio::time::{Instant, Sleep};
 
-/// How long a closing connection keeps reading.
+/// How long a closing connection keeps reading at most.
 const LINGER_TIME: Duration = Duration::from_secs(5);
+/// How long it waits for more from a client that has gone quiet.
+const LINGER_IDLE: Duration = Duration::from_secs(1);
 /// How much a closing connection reads at most.
 const LINGER_BYTES: usize = 8 * 1024 * 1024;
 
 /// A TCP stream whose shutdown lingers.
 pub struct Lingering {
     stream: TcpStream,
-    /// Set once the sending side is shut: the end of the lingering.
-    deadline: Option<Pin<Box<Sleep>>>,
+    /// Set once the sending side is shut: when the lingering ends, and when
+    /// it ends at the latest.
+    deadline: Option<(Pin<Box<Sleep>>, Instant)>,
     drained: usize,
 }
 
@@ -75,25 +78,30 @@ impl AsyncWrite for Lingering {
     }
 
     /// Sends FIN after the answer, then drains until the client closes its
-    /// side, or the bound is reached; a failed read ends it too.
+    /// side, goes quiet, or a bound is reached; a failed read ends it too.
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         if this.deadline.is_none() {
             ready!(Pin::new(&mut this.stream).poll_shutdown(cx))?;
-            this.deadline = Some(Box::pin(tokio::time::sleep(LINGER_TIME)));
+            let now = Instant::now();
+            let idle = Box::pin(tokio::time::sleep_until(now + LINGER_IDLE));
+            this.deadline = Some((idle, now + LINGER_TIME));
         }
+        let Some((idle, end)) = this.deadline.as_mut() else {
+            return Poll::Ready(Ok(()));
+        };
         let mut scratch = [0u8; 16 * 1024];
         loop {
-            let expired = this
-                .deadline
-                .as_mut()
-                .is_some_and(|d| d.as_mut().poll(cx).is_ready());
-            if expired || this.drained >= LINGER_BYTES {
+            if idle.as_mut().poll(cx).is_ready() || this.drained >= LINGER_BYTES {
                 return Poll::Ready(Ok(()));
             }
             let mut buf = ReadBuf::new(&mut scratch);
             match ready!(Pin::new(&mut this.stream).poll_read(cx, &mut buf)) {
-                Ok(()) if !buf.filled().is_empty() => this.drained += buf.filled().len(),
+                Ok(()) if !buf.filled().is_empty() => {
+                    this.drained += buf.filled().len();
+                    let quiet_at = (Instant::now() + LINGER_IDLE).min(*end);
+                    idle.as_mut().reset(quiet_at);
+                }
                 _ => return Poll::Ready(Ok(())),
             }
         }
