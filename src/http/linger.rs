@@ -81,14 +81,14 @@ impl AsyncWrite for Lingering {
     /// side, goes quiet, or a bound is reached; a failed read ends it too.
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        if this.deadline.is_none() {
-            ready!(Pin::new(&mut this.stream).poll_shutdown(cx))?;
-            let now = Instant::now();
-            let idle = Box::pin(tokio::time::sleep_until(now + LINGER_IDLE));
-            this.deadline = Some((idle, now + LINGER_TIME));
-        }
-        let Some((idle, end)) = this.deadline.as_mut() else {
-            return Poll::Ready(Ok(()));
+        let (idle, end) = match &mut this.deadline {
+            Some(deadline) => deadline,
+            None => {
+                ready!(Pin::new(&mut this.stream).poll_shutdown(cx))?;
+                let now = Instant::now();
+                let idle = Box::pin(tokio::time::sleep_until(now + LINGER_IDLE));
+                this.deadline.insert((idle, now + LINGER_TIME))
+            }
         };
         let mut scratch = [0u8; 16 * 1024];
         loop {
